@@ -1,0 +1,129 @@
+"""`rvtrace`: the command line.
+
+Each subcommand is a pair of functions: `add_<name>(subparsers)` declares its
+arguments and `cmd_<name>(args)` does the work by calling into the layer that
+owns it. Every UserError raised below becomes one line on stderr and a
+non-zero exit; Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rvtrace import __version__
+from rvtrace.errors import UserError
+
+
+# --- run -------------------------------------------------------------------
+
+def add_run(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="boot a kernel and stream its console",
+        description="Boot the bundled kernel running PROGRAM, or any kernel built for "
+        "QEMU's virt board with --kernel; the console is connected to this "
+        "terminal and the exit code is the guest's.",
+    )
+    p.add_argument("program", nargs="?", help="a program of the bundled guest (see `rvtrace build --list`)")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    p.add_argument("--kernel", metavar="ELF", help="boot this RV64 kernel ELF instead of the bundled one")
+    p.add_argument("--disk", metavar="IMG", help="attach this raw disk image as the virtio block device")
+    p.add_argument("--append", metavar="ARGS", default=None, help="boot arguments (/chosen/bootargs)")
+    add_machine_options(p)
+    p.add_argument("--no-cow", action="store_true", help="bundled kernel: copy all memory at fork (cow=0)")
+    p.add_argument("--stats", action="store_true", help="print instructions retired, wall time and MIPS on stderr")
+
+
+def add_machine_options(p) -> None:
+    """Options shared by every command that builds a machine."""
+    p.add_argument("--harts", type=int, default=1, metavar="N", help="number of harts, 1 to 8 (default 1)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="scheduler seed (default 0)")
+    p.add_argument("--mem", type=int, default=128, metavar="MiB", help="RAM size in MiB (default 128)")
+    p.add_argument("--max-insns", type=int, default=None, metavar="N",
+                   help="stop with an error after N instructions (default: no limit)")
+
+
+def cmd_run(args) -> int:
+    from rvtrace.machine.runner import run_console
+    config = machine_config_from_args(args)
+    return run_console(config, max_insns=args.max_insns, stats=args.stats)
+
+
+def machine_config_from_args(args):
+    """Turn run/record arguments into a MachineConfig (kernel, disk, boot args)."""
+    from rvtrace.machine.config import MachineConfig
+    if args.kernel:
+        if args.program:
+            raise UserError("give either a PROGRAM or --kernel, not both "
+                            "(with --kernel, boot arguments go in --append)")
+        kernel, disk, bootargs = args.kernel, args.disk, args.append or ""
+    else:
+        if not args.program:
+            raise UserError("name a program to run (e.g. `rvtrace run forkexec`) or give --kernel ELF")
+        from rvtrace.guest.bundle import bundled_boot
+        kernel, disk, bootargs = bundled_boot(args.program, args.args, cow=not args.no_cow)
+        if args.disk:
+            disk = args.disk
+    return MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs, harts=args.harts,
+                         seed=args.seed, mem_mib=args.mem)
+
+
+# --- build -----------------------------------------------------------------
+
+def add_build(sub) -> None:
+    p = sub.add_parser("build", help="build the bundled kernel, user programs and disk image",
+                       description="Build kernel_src/ and user_src/ with zig cc and pack the disk "
+                       "image. Results are cached by content hash; any command that needs the "
+                       "guest builds it on demand, so this is only needed to see build errors "
+                       "or list the programs.")
+    p.add_argument("--list", action="store_true", help="list the programs on the disk image")
+    p.add_argument("--force", action="store_true", help="rebuild even if the cache is fresh")
+
+
+def cmd_build(args) -> int:
+    from rvtrace.guest.bundle import build_command
+    return build_command(list_programs=args.list, force=args.force)
+
+
+# --- entry point -------------------------------------------------------------
+
+COMMANDS = {
+    "run": (add_run, cmd_run),
+    "build": (add_build, cmd_build),
+}
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rvtrace",
+        description="Record what a RISC-V xv6-style kernel does, and travel through it in time.",
+    )
+    parser.add_argument("--version", action="version", version=f"rvtrace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    _, handler = COMMANDS[args.command]
+    try:
+        return handler(args) or 0
+    except UserError as exc:
+        print(f"rvtrace: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rvtrace: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

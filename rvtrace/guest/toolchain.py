@@ -1,0 +1,70 @@
+"""The guest C toolchain: `zig cc` from the pinned PyPI `ziglang` package.
+
+Everything that compiles RISC-V code -- the bundled kernel, the user programs,
+the bare-metal test guests -- goes through `compile_elf`, so the target and
+flags are written down once. The flags are the ones verified for ziglang
+0.17.1: `-march=` is rejected by zig cc, `-O0` would switch on UBSan (hence
+`-fno-sanitize=undefined`), and clang may emit calls to memset/memcpy, which
+every guest must therefore provide.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from rvtrace.errors import UserError
+
+TARGET_FLAGS = [
+    "-target", "riscv64-freestanding-none",
+    "-mcpu=generic_rv64+m+a+c+zicsr+zifencei",
+    "-mcmodel=medany",
+]
+
+FREESTANDING_FLAGS = [
+    "-ffreestanding", "-nostdlib", "-fno-builtin",
+    "-fno-sanitize=undefined",
+    "-fno-unwind-tables", "-fno-asynchronous-unwind-tables",
+    "-fno-omit-frame-pointer",          # backtraces walk s0 chains
+    "-Wl,--no-eh-frame-hdr", "-Wl,-z,stack-size=0",
+    "-g", "-O1",
+    "-Wall", "-Werror=implicit-function-declaration",
+]
+
+
+def zig_cc_command() -> list[str]:
+    """The argv prefix that runs zig's C compiler with this Python."""
+    return [sys.executable, "-m", "ziglang", "cc"]
+
+
+def compile_elf(
+    sources: Iterable[str | Path],
+    output: str | Path,
+    linker_script: str | Path,
+    include_dirs: Sequence[str | Path] = (),
+    extra_flags: Sequence[str] = (),
+) -> Path:
+    """Compile and link `sources` into the RISC-V ELF `output`.
+
+    Raises UserError carrying the compiler's own message when it fails, so a
+    student who broke their program sees the C error, not a Python traceback.
+    """
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cmd = zig_cc_command() + TARGET_FLAGS + FREESTANDING_FLAGS
+    cmd += [f"-I{d}" for d in include_dirs]
+    cmd += list(extra_flags)
+    cmd += ["-T", str(linker_script), "-o", str(output)]
+    cmd += [str(s) for s in sources]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except FileNotFoundError as exc:   # pragma: no cover - python itself missing
+        raise UserError(f"cannot run the guest compiler: {exc}") from exc
+    if proc.returncode != 0:
+        msg = (proc.stderr or proc.stdout).strip()
+        if "No module named ziglang" in msg:
+            raise UserError("the guest compiler is missing: run pip install -e '.[dev]' (it installs ziglang)")
+        raise UserError(f"building {output.name} failed:\n{msg}")
+    return output
