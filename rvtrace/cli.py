@@ -86,11 +86,33 @@ def cmd_build(args) -> int:
     return build_command(list_programs=args.list, force=args.force)
 
 
+# --- dump ------------------------------------------------------------------
+
+def add_dump(sub) -> None:
+    p = sub.add_parser("dump", help="print a trace as strace-like text, one event a line",
+                       description="Print every event of a recorded trace: syscalls with decoded "
+                       "arguments, page faults, context switches, interrupts, disk requests, "
+                       "process lifecycle, console bytes. A truncated trace prints its readable "
+                       "prefix and a warning.")
+    p.add_argument("file", help="a trace written by `rvtrace record` (e.g. traces/forkexec.mp)")
+    p.add_argument("--pid", type=int, default=None, metavar="N", help="only events of process N")
+    p.add_argument("--kind", default=None, metavar="K1,K2",
+                   help="only these kinds: syscall, pagefault, switch, interrupt, disk, process, "
+                   "console, schedule, end, or single kinds such as fork, exec, exit")
+    p.add_argument("--json", action="store_true", help="one JSON object a line instead of text")
+
+
+def cmd_dump(args) -> int:
+    from rvtrace.analysis.dump import dump
+    return dump(args.file, pid=args.pid, kinds=args.kind, as_json=args.json)
+
+
 # --- entry point -------------------------------------------------------------
 
 COMMANDS = {
     "run": (add_run, cmd_run),
     "build": (add_build, cmd_build),
+    "dump": (add_dump, cmd_dump),
 }
 
 

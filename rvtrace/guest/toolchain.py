@@ -5,11 +5,14 @@ the bare-metal test guests -- goes through `compile_elf`, so the target and
 flags are written down once. The flags are the ones verified for ziglang
 0.17.1: `-march=` is rejected by zig cc, `-O0` would switch on UBSan (hence
 `-fno-sanitize=undefined`), and clang may emit calls to memset/memcpy, which
-every guest must therefore provide.
+every guest must therefore provide. zig cc also tells the linker to enter at
+`_start`, overriding a linker script's ENTRY(); compile_elf passes the
+script's ENTRY symbol explicitly, so the script stays the one place it is said.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +42,13 @@ def zig_cc_command() -> list[str]:
     return [sys.executable, "-m", "ziglang", "cc"]
 
 
+def linker_script_entry(linker_script: str | Path) -> str | None:
+    """The symbol named by ENTRY(...) in a linker script, if it names one."""
+    text = re.sub(r"/\*.*?\*/", " ", Path(linker_script).read_text(), flags=re.S)
+    match = re.search(r"\bENTRY\s*\(\s*([A-Za-z_.$][\w.$]*)\s*\)", text)
+    return match.group(1) if match else None
+
+
 def compile_elf(
     sources: Iterable[str | Path],
     output: str | Path,
@@ -55,6 +65,9 @@ def compile_elf(
     output.parent.mkdir(parents=True, exist_ok=True)
     cmd = zig_cc_command() + TARGET_FLAGS + FREESTANDING_FLAGS
     cmd += [f"-I{d}" for d in include_dirs]
+    entry = linker_script_entry(linker_script)
+    if entry:
+        cmd.append(f"-Wl,--entry={entry}")
     cmd += list(extra_flags)
     cmd += ["-T", str(linker_script), "-o", str(output)]
     cmd += [str(s) for s in sources]

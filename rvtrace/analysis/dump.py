@@ -1,0 +1,328 @@
+"""`rvtrace dump`: a trace as strace-like text (or JSON lines), one event a line.
+
+    1234567 h0 [pid 3 forkexec] fork() = 4
+    1240000 h0 [pid 4 forkexec] exec("echo", ["echo","THIS","IS","ECHO"]) ...
+    1251000 h0 [pid 3 forkexec] page-fault store va=0x3fd0 pc=0x1c -> cow-copy
+    1260000 h0 [pid 4 echo] switch 4 -> 3 (sleep: disk read <- exec)
+
+A syscall's enter and exit become one line when nothing else happened on
+that hart in between; otherwise the enter line ends in `...` and the exit
+reads `<... write resumed> = 1`, as strace does. Lines stay in event order.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import deque
+from typing import TextIO
+
+from rvtrace.errors import UserError
+from rvtrace.kernel.image import KernelImage
+from rvtrace.kernel.syscalls import ARGV, format_call, format_return, format_value, quote, syscall_name
+from rvtrace.trace.events import (DECISIONS, ENDINGS, FAMILIES, FAULT_CAUSES, INTERRUPT_CAUSES,
+                                  KIND_BY_NAME, KINDS, RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
+from rvtrace.trace.reader import TraceReader
+
+# PLIC sources on QEMU's virt board.
+IRQ_NAMES = {1: "disk", 10: "uart"}
+
+# Kernel functions that say *why* a process sleeps, in words; the mechanism
+# around them (sleep, sched, trap entry) is left out of the summary.
+SLEEP_PHRASES = {
+    "bread": "disk read", "bwrite": "disk write", "virtio_disk_rw": "disk",
+    "consoleread": "console read", "piperead": "pipe read", "pipewrite": "pipe write",
+    "wait": "wait", "sys_sleep": "sleep(ticks)", "begin_op": "log full", "acquiresleep": "sleep-lock",
+    "exec": "exec", "exit": "exit",
+}
+
+# Events a system call causes on its own hart (write's console bytes, fork's
+# lifecycle event, a fault in copyin, ...): they are printed after the call's
+# line and do not split its enter and exit. Anything else on that hart does.
+INSIDE_A_CALL = frozenset({Kind.CONSOLE_OUT, Kind.CONSOLE_IN, Kind.FORK, Kind.EXEC, Kind.EXIT, Kind.REAPED,
+                           Kind.DISK_REQUEST, Kind.DISK_COMPLETE, Kind.PAGE_FAULT, Kind.INTERRUPT,
+                           Kind.SCHEDULE, Kind.POWEROFF})
+
+# Bound on lines held back while a syscall waits for its exit.
+MAX_HELD_LINES = 10000
+
+
+def parse_kinds(spec: str | None) -> set[int] | None:
+    """`syscall,pagefault,exec` -> the set of kind codes; None means every kind."""
+    if not spec:
+        return None
+    chosen: set[int] = set()
+    for word in (w.strip() for w in spec.split(",")):
+        if not word:
+            continue
+        matches = {k for k, info in KINDS.items()
+                   if word in (info.family, info.name, info.name.replace("-", ""))}
+        if not matches:
+            names = sorted(set(FAMILIES) | set(KIND_BY_NAME))
+            raise UserError(f"unknown event kind {word!r}: use one of {', '.join(names)}")
+        chosen |= matches
+    return chosen
+
+
+def summarize_sleep(backtrace) -> str:
+    """`["sleep", "virtio_disk_rw", "bread", ..., "exec", ...]` -> "disk read <- exec"."""
+    phrases: list[str] = []
+    for fn in backtrace or []:
+        phrase = SLEEP_PHRASES.get(fn)
+        if phrase is None:
+            continue
+        if phrases and (phrase == phrases[-1] or phrases[-1] == "disk" and phrase.startswith("disk")):
+            phrases[-1] = phrase            # keep the more specific of two neighbours
+        else:
+            phrases.append(phrase)
+    if not phrases:
+        frames = [f for f in backtrace or [] if f not in ("sleep", "sched", "swtch", "yield")]
+        return " <- ".join(frames[:3])
+    return phrases[0] if len(phrases) == 1 else f"{phrases[0]} <- {phrases[-1]}"
+
+
+def describe(ev: Event, symbolize=None) -> str:
+    """The text after the `icount hart [pid]` prefix, for any event but a syscall.
+
+    `symbolize(pc)` names kernel pcs (`copyout+0x1c`), when the trace's kernel is at hand.
+    """
+    f = ev.fields
+    k = ev.kind
+    if k == Kind.PAGE_FAULT:
+        where = ""
+        if f["mode"] == 1:
+            name = symbolize(f["pc"]) if symbolize and isinstance(f["pc"], int) else None
+            where = f" (kernel{' ' + name if name else ''})"
+        return (f"page-fault {name_of(FAULT_CAUSES, f['cause'])} va={_hex(f['va'])} pc={_hex(f['pc'])}"
+                f"{where} -> {name_of(RESOLUTIONS, f['resolution'])}")
+    if k == Kind.SWITCH:
+        reason = name_of(SWITCH_REASONS, f["reason"])
+        if reason == "sleep":
+            reason = f"sleep: {summarize_sleep(f['backtrace'])}"
+        return f"switch {f['from_pid'] or '-'} -> {f['to_pid'] or '-'} ({reason})"
+    if k == Kind.INTERRUPT:
+        text = f"interrupt {name_of(INTERRUPT_CAUSES, f['cause'])}"
+        if f["irq"]:
+            text += f" irq {f['irq']}" + (f" ({IRQ_NAMES[f['irq']]})" if f["irq"] in IRQ_NAMES else "")
+        return text + (" in kernel" if f["mode"] == 1 else "")
+    if k in (Kind.DISK_REQUEST, Kind.DISK_COMPLETE):
+        verb = "disk-request" if k == Kind.DISK_REQUEST else "disk-complete"
+        return f"{verb} {'write' if f['write'] else 'read'} block {f['block']} (req {f['req']})"
+    if k == Kind.FORK:
+        return f"fork -> child {f['child']}"
+    if k == Kind.EXEC:
+        return f"exec {quote(f['path'] or '')} {format_value(ARGV, f['argv'])}"
+    if k == Kind.EXIT:
+        return f"exit status {f['status']}"
+    if k == Kind.REAPED:
+        return f"reaped pid {f['child']} (status {f['status']})"
+    if k in (Kind.CONSOLE_OUT, Kind.CONSOLE_IN):
+        return f"{ev.kind_name} {quote(f['data'] or b'')}"
+    if k == Kind.SCHEDULE:
+        return f"schedule {name_of(DECISIONS, f['decision'])} {f['value']}"
+    if k == Kind.POWEROFF:
+        return f"poweroff status {f['status']} (code {_hex(f['code'])})"
+    if k == Kind.END:
+        detail = f": {f['detail']}" if f["detail"] else ""
+        return f"end {name_of(ENDINGS, f['how'])}{detail}"
+    return f"{ev.kind_name} " + " ".join(f"{n}={v!r}" for n, v in f.items())
+
+
+# What formatting a payload of unexpected types raises (a buggy or newer writer).
+_ODD_PAYLOAD = (TypeError, ValueError, OverflowError, AttributeError, KeyError, IndexError)
+
+
+def describe_safely(ev: Event, symbolize=None) -> str:
+    """describe(), or the fields as they are when their types are not what this rvtrace expects."""
+    try:
+        return describe(ev, symbolize)
+    except _ODD_PAYLOAD:
+        return f"{ev.kind_name} " + " ".join(f"{n}={v!r}" for n, v in ev.fields.items())
+
+
+def call_text(ev: Event) -> str:
+    """`write(1, "x", 1)` for a syscall-enter event, whatever its args hold."""
+    try:
+        return format_call(ev.fields["num"], ev.fields["args"])
+    except _ODD_PAYLOAD:
+        return f"{syscall_name_safe(ev.fields['num'])}({ev.fields['args']!r})"
+
+
+def returned_text(exit_ev: Event) -> str:
+    try:
+        return _returned(exit_ev)
+    except _ODD_PAYLOAD:
+        return f" = {exit_ev.fields['ret']!r}"
+
+
+def syscall_name_safe(num) -> str:
+    return syscall_name(num) if isinstance(num, int) else f"syscall{num!r}"
+
+
+class KernelSymbols:
+    """Names for kernel pcs from the kernel ELF embedded in the trace, loaded on first use."""
+
+    def __init__(self, header):
+        self.header = header
+        self.image = None
+        self.tried = False
+
+    def __call__(self, pc: int) -> str | None:
+        if not self.tried:
+            self.tried = True
+            try:
+                elf = self.header.kernel_elf()
+                self.image = KernelImage(elf) if elf else None
+            except UserError:
+                self.image = None           # a trace without a usable kernel prints plain pcs
+        f = self.image.function_at(pc) if self.image else None
+        return f"{f[0]}+{f[1]:#x}" if f else None
+
+
+class ProcessNames:
+    """Process names as the events reveal them: exec names, fork inherits."""
+
+    def __init__(self):
+        self.names: dict[int, str] = {}
+
+    def observe(self, ev: Event) -> None:
+        if ev.kind == Kind.FORK and ev.pid in self.names and isinstance(ev.fields["child"], int):
+            self.names[ev.fields["child"]] = self.names[ev.pid]
+        elif ev.kind == Kind.EXEC and isinstance(ev.fields["path"], str):
+            self.names[ev.pid] = ev.fields["path"].rsplit("/", 1)[-1]
+
+    def prefix(self, ev: Event) -> str:
+        if not ev.pid:
+            return f"{ev.icount} h{ev.hart} [-]"
+        name = self.names.get(ev.pid)
+        return f"{ev.icount} h{ev.hart} [pid {ev.pid}{' ' + name if name else ''}]"
+
+
+class _Held:
+    """A syscall-enter line waiting to learn whether its exit follows directly."""
+
+    def __init__(self, prefix: str, ev: Event):
+        self.prefix, self.ev, self.text = prefix, ev, None
+
+    def finish(self, exit_ev: Event | None) -> None:
+        call = call_text(self.ev)
+        if exit_ev is None:
+            self.text = f"{self.prefix} {call} ..."
+        else:
+            self.text = f"{self.prefix} {call}{returned_text(exit_ev)}"
+
+
+def _returned(exit_ev: Event) -> str:
+    text = f" = {format_return(exit_ev.fields['num'], exit_ev.fields['ret'])}"
+    if isinstance(exit_ev.fields.get("out"), bytes):
+        text += f" {quote(exit_ev.fields['out'])}"
+    return text
+
+
+class TextDump:
+    """Turns events into lines, merging adjacent syscall enter/exit pairs per hart."""
+
+    def __init__(self, out: TextIO, symbolize=None):
+        self.out = out
+        self.symbolize = symbolize
+        self.names = ProcessNames()
+        self.queue: deque = deque()          # str or _Held, in event order
+        self.held: dict[int, _Held] = {}     # hart -> its unfinished syscall
+
+    def add(self, ev: Event, shown: bool) -> None:
+        prefix = self.names.prefix(ev)
+        self.names.observe(ev)
+        if not shown:
+            return
+        held = self.held.get(ev.hart)
+        if held is not None and not (ev.kind in INSIDE_A_CALL and ev.pid == held.ev.pid):
+            del self.held[ev.hart]
+            if ev.kind == Kind.SYSCALL_EXIT and ev.fields["num"] == held.ev.fields["num"] and ev.pid == held.ev.pid:
+                held.finish(ev)
+                self._drain()
+                return
+            held.finish(None)
+        if ev.kind == Kind.SYSCALL_ENTER:
+            h = _Held(prefix, ev)
+            self.held[ev.hart] = h
+            self.queue.append(h)
+        elif ev.kind == Kind.SYSCALL_EXIT:
+            self.queue.append(f"{prefix} <... {syscall_name_safe(ev.fields['num'])} resumed>{returned_text(ev)}")
+        else:
+            self.queue.append(f"{prefix} {describe_safely(ev, self.symbolize)}")
+        if len(self.queue) > MAX_HELD_LINES:
+            self._release_oldest()
+        self._drain()
+
+    def finish(self) -> None:
+        for h in self.held.values():
+            h.finish(None)
+        self.held.clear()
+        self._drain()
+
+    def _release_oldest(self) -> None:
+        for hart, h in list(self.held.items()):
+            if h is self.queue[0]:
+                h.finish(None)
+                del self.held[hart]
+
+    def _drain(self) -> None:
+        q = self.queue
+        while q:
+            head = q[0]
+            if isinstance(head, _Held):
+                if head.text is None:
+                    return
+                head = head.text
+            self.out.write(head + "\n")
+            q.popleft()
+
+
+def _jsonable(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def event_json(ev: Event, names: ProcessNames) -> str:
+    d = ev.to_dict()
+    if ev.pid in names.names:
+        d["process"] = names.names[ev.pid]
+    if ev.kind in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
+        d["name"] = syscall_name_safe(ev.fields["num"])
+    return json.dumps(_jsonable(d))
+
+
+def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str | None = None,
+         as_json: bool = False, err: TextIO | None = None) -> int:
+    """Write the trace at `path` to `out` (stdout); return the exit code (warnings go to `err`)."""
+    out, err = out or sys.stdout, err or sys.stderr
+    wanted = parse_kinds(kinds)
+    with TraceReader(path) as trace:
+        text = None if as_json else TextDump(out, KernelSymbols(trace.header))
+        names = text.names if text else ProcessNames()
+        try:
+            for ev in trace:
+                shown = ((wanted is None or ev.kind in wanted)
+                         and (pid is None or ev.pid == pid
+                              or ev.kind == Kind.SWITCH and pid in (ev.fields["from_pid"], ev.fields["to_pid"])))
+                if text:
+                    text.add(ev, shown)
+                else:
+                    if shown:
+                        out.write(event_json(ev, names) + "\n")
+                    names.observe(ev)
+        finally:            # a damaged chunk ends the loop: still print what came before it
+            if text:
+                text.finish()
+        if trace.problem:
+            err.write(f"rvtrace: warning: {trace.problem}\n")
+    return 0
+
+
+def _hex(value) -> str:
+    return hex(value) if isinstance(value, int) else str(value)

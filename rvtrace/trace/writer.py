@@ -1,0 +1,134 @@
+"""TraceWriter: stream events into a trace file, one flushed chunk at a time.
+
+Memory stays flat however long the run: only the current chunk's events and
+one small index row per written chunk are kept. The header is on disk before
+the first event, and every chunk is flushed when full, so a recording killed
+at any moment leaves a file that reads back up to its last complete chunk.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import msgpack
+
+from rvtrace import __version__
+from rvtrace.trace import format as fmt
+from rvtrace.trace.events import ENDINGS, Kind, check_event, code_of
+from rvtrace.trace.errors import TraceError
+
+
+class TraceWriter:
+    """Write a trace: `w.event(Kind.FORK, icount, hart, pid, child)`, then `w.close("poweroff")`.
+
+    `config` is the machine configuration (a dict of plain values), `kernel`
+    and `disk` the bytes of the kernel ELF and disk image, stored compressed
+    so the trace replays with nothing else. `metadata` is free-form.
+    """
+
+    def __init__(self, path, *, config: dict, seed: int = 0, kernel: bytes | None = None,
+                 disk: bytes | None = None, metadata: dict | None = None,
+                 chunk_events: int = fmt.CHUNK_EVENTS, check: bool = True):
+        self.path = Path(path)
+        self.chunk_events = chunk_events
+        self.check = check                       # validate payload field counts
+        self.n_events = 0                        # events written or buffered
+        self.closed = False
+        self._pending: list[list] = []           # current chunk, icount stored as delta
+        self._first_icount = 0                   # icount of the current chunk's first event
+        self._last_icount = 0
+        self._index: list[list[int]] = []        # [offset, first_event, count, first_icount, last_icount]
+        header = {
+            "config": config, "seed": seed, "tool_version": __version__,
+            "kernel": zlib.compress(kernel, 9) if kernel is not None else None,
+            "disk": zlib.compress(disk, 9) if disk is not None else None,
+            "metadata": metadata or {}, "chunk_events": chunk_events,
+        }
+        body = msgpack.packb(header, use_bin_type=True, default=str)   # paths in config -> str
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "wb")
+        except OSError as exc:
+            raise TraceError(f"cannot write the trace {self.path}: {exc.strerror or exc}") from exc
+        self._write(fmt.pack([fmt.FORMAT_NAME, fmt.VERSION, zlib.crc32(body), body]))
+        self._file.flush()
+
+    # --- the hot path ------------------------------------------------------------
+
+    def event(self, kind: int, icount: int, hart: int, pid: int, *payload) -> None:
+        """Append one event; `payload` in the order of its kind's fields (events.KINDS)."""
+        if self.check:
+            check_event(kind, payload)
+        if not self._pending:
+            self._first_icount = self._last_icount = max(icount, self._last_icount)
+        delta = icount - self._last_icount
+        if delta < 0:
+            raise ValueError(f"event icount {icount} goes back in time (last {self._last_icount})")
+        self._last_icount = icount
+        self._pending.append([int(kind), delta, hart, pid, *payload])
+        self.n_events += 1
+        if len(self._pending) >= self.chunk_events:
+            self.flush()
+
+    # --- chunks, index, footer ---------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the buffered events as one chunk and push it to the disk."""
+        if not self._pending:
+            return
+        count = len(self._pending)
+        first_event = self.n_events - count
+        data = fmt.compress_events(self._pending)
+        crc = fmt.chunk_crc(first_event, count, self._first_icount, self._last_icount, data)
+        offset = self._file.tell()
+        self._write(fmt.pack([fmt.TAG_CHUNK, crc, first_event, count,
+                              self._first_icount, self._last_icount, data]))
+        self._file.flush()
+        self._index.append([offset, first_event, count, self._first_icount, self._last_icount])
+        self._pending = []
+
+    def close(self, ending: str = "poweroff", detail: str = "", *, icount: int | None = None,
+              hart: int = 0, pid: int = 0) -> None:
+        """Finish the run: an END event saying how it ended, the last chunk, the index, the footer."""
+        if self.closed:
+            return
+        how = code_of(ENDINGS, ending)
+        end_icount = self._last_icount if icount is None else icount
+        self.event(Kind.END, end_icount, hart, pid, how, detail)
+        self.flush()
+        body = fmt.pack({"chunks": self._index, "events": self.n_events,
+                         "ending": [how, detail], "last_icount": self._last_icount})
+        index_offset = self._file.tell()
+        self._write(fmt.pack([fmt.TAG_INDEX, zlib.crc32(body), body]))
+        self._write(fmt.footer(index_offset))
+        self._file.close()
+        self.closed = True
+
+    def abandon(self) -> None:
+        """Close the file as it is (what a killed recording leaves); for tests and emergencies."""
+        if not self.closed:
+            self.flush()
+            self._file.close()
+            self.closed = True
+
+    @property
+    def bytes_written(self) -> int:
+        return self._file.tell() if not self.closed else self.path.stat().st_size
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise TraceError(f"writing the trace {self.path} failed: {exc.strerror or exc}") from exc
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.close("interrupted", "Ctrl-C")
+        else:
+            self.close("error", f"{exc_type.__name__}: {exc}")
