@@ -13,6 +13,8 @@
         .globl _entry
 _entry:
         csrr t0, mhartid
+        li t1, NCPU
+        bgeu t0, t1, park       # more harts than the kernel has room for
         bnez t0, set_stack
 
         # hart 0: clear [bss_start, bss_end), 64 bytes a round (kernel.ld
@@ -44,3 +46,10 @@ set_stack:
         call start
 spin:
         j spin
+
+        # A hart beyond NCPU has no stack and no struct cpu: it sleeps for
+        # good (nothing wakes it: all its interrupts are off).
+park:
+        csrw mie, zero
+1:      wfi
+        j 1b

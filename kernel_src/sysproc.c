@@ -85,6 +85,9 @@ uint64 sys_poweroff(void)
 {
   int status;
   argint(0, &status);
+  // Console output is sent by interrupts, a little behind the write()s:
+  // push out what is still queued, or the run's last bytes would be lost.
+  uartflush();
   poweroff(status);
 }
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 QEMU = shutil.which("qemu-system-riscv64")
@@ -48,13 +51,13 @@ def converse(kernel: Path, disk: Path, prompt: bytes, line: bytes, answer: bytes
     Input is typed only once the prompt is up: bytes sent before the UART
     is initialised are lost, as on a real serial line.
     """
-    import os, select, time
     with tempfile.TemporaryDirectory(prefix="rvtrace-kernel-") as tmp:
         image = Path(tmp) / "fs.img"
         shutil.copyfile(disk, image)
-        cmd = ["timeout", str(seconds)] + qemu_command(image, kernel, "", 1)
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+        # QEMU itself, not under `timeout`: killing `timeout` would leave
+        # QEMU running. The loop below keeps the deadline instead.
+        proc = subprocess.Popen(qemu_command(image, kernel, "", 1), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         out, typed = b"", False
         deadline = time.monotonic() + seconds
         try:
@@ -70,6 +73,6 @@ def converse(kernel: Path, disk: Path, prompt: bytes, line: bytes, answer: bytes
                     proc.stdin.flush()
                     typed = True
         finally:
-            proc.kill()   # our own QEMU (timeout's child dies with it)
+            proc.kill()   # the QEMU we started
             proc.wait()
     return out.decode(errors="replace").replace("\r\n", "\n")

@@ -43,6 +43,13 @@ def test_every_hart_count_runs_the_command(guest, harts):
     assert is_interleaving(out[:-len(FORKEXEC_END)], *FORKEXEC_PARTS), out
 
 
+def test_harts_beyond_ncpu_are_parked(guest):
+    # NCPU is 8: harts 8 and 9 have no stack or struct cpu and must stay out.
+    status, out = boot(guest.kernel, guest.disk, "forkexec", harts=10)
+    assert status == 0
+    assert out.endswith(FORKEXEC_END) and is_interleaving(out[:-len(FORKEXEC_END)], *FORKEXEC_PARTS), out
+
+
 def test_command_words_become_argv(guest):
     status, out = boot(guest.kernel, guest.disk, "echo one  two\tthree")
     assert (status, out) == (0, "one two three\n")
