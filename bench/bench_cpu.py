@@ -1,0 +1,172 @@
+"""CPU benchmark: MIPS of one Hart on a RAM-only bus, running a compiled C loop.
+
+The guest loop mixes ALU work, loads, stores, branches and calls. It runs twice:
+in M-mode with paging off, and in U-mode under Sv39 (page tables built here).
+Prints MIPS; never asserts timings.
+
+    python bench/bench_cpu.py [--insns N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from elftools.elf.elffile import ELFFile  # noqa: E402
+
+from rvtrace.cpu import BusError, CodeCache, Hart  # noqa: E402
+from rvtrace.guest.toolchain import compile_elf  # noqa: E402
+
+RAM_BASE = 0x8000_0000
+RAM_SIZE = 16 << 20
+
+GUEST_C = r"""
+#define N 256
+long table[N];
+long out;
+
+__attribute__((noinline)) long mix(long a, long b) {
+    return (a ^ (b << 3)) + (a >> 5) - b;
+}
+
+__attribute__((noinline)) void work(long rounds) {
+    long sum = 0;
+    for (long r = 0; r < rounds; r++) {
+        for (int i = 0; i < N; i++) {
+            long v = table[i];
+            v = mix(v, i + r);
+            if (v & 1)
+                sum += v;
+            else
+                sum -= v >> 1;
+            table[i] = v;
+        }
+    }
+    out = sum;
+}
+
+void start_c(void) {
+    for (int i = 0; i < N; i++)
+        table[i] = i * 2654435761u;
+    for (;;)
+        work(1000000);
+}
+"""
+
+GUEST_S = r"""
+    .section .text.entry
+    .globl _start
+_start:
+    la sp, stack_top
+    call start_c
+1:  j 1b
+    .bss
+    .align 12
+    .space 16384
+stack_top:
+"""
+
+LINKER = r"""
+ENTRY(_start)
+SECTIONS {
+  . = 0x80000000;
+  .text : { *(.text.entry) *(.text .text.*) }
+  .rodata : { *(.rodata .rodata.*) *(.srodata .srodata.*) }
+  .data : { *(.data .data.*) *(.sdata .sdata.*) }
+  .bss : { *(.bss .bss.*) *(.sbss .sbss.*) *(COMMON) }
+}
+"""
+
+
+class RamBus:
+    """The minimal bus of docs/architecture.md: RAM and nothing else."""
+
+    def __init__(self, size=RAM_SIZE):
+        self.ram = bytearray(size)
+        self.ram_base = RAM_BASE
+        self.ram_size = size
+        self.stop_requested = False
+
+    def read(self, paddr, size):
+        raise BusError(f"nothing at {paddr:#x}")
+
+    def write(self, paddr, size, value):
+        raise BusError(f"nothing at {paddr:#x}")
+
+
+def build_guest(tmp: Path) -> Path:
+    (tmp / "guest.c").write_text(GUEST_C)
+    (tmp / "start.S").write_text(GUEST_S)
+    (tmp / "link.ld").write_text(LINKER)
+    return compile_elf([tmp / "start.S", tmp / "guest.c"], tmp / "guest.elf", tmp / "link.ld")
+
+
+def load(bus: RamBus, elf_path: Path) -> int:
+    with open(elf_path, "rb") as f:
+        elf = ELFFile(f)
+        for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_LOAD":
+                data = seg.data()
+                off = seg["p_paddr"] - RAM_BASE
+                bus.ram[off:off + len(data)] = data
+        return elf.header["e_entry"]
+
+
+def map_sv39_user(bus: RamBus) -> int:
+    """Page tables mapping RAM 1:1 with 4 KiB user pages (RWXU). Returns satp."""
+    root = RAM_BASE + RAM_SIZE - 0x3000                  # three table pages at the top of RAM
+    mid, leaf0 = root + 0x1000, root + 0x2000
+    tables_needed = (RAM_SIZE - 0x3000) // (512 * 4096) + 1
+    leaves = [RAM_BASE + RAM_SIZE - 0x3000 - 0x1000 * (i + 1) for i in range(tables_needed)]
+
+    def put(addr, pte):
+        struct.pack_into("<Q", bus.ram, addr - RAM_BASE, pte)
+
+    put(root + 8 * ((RAM_BASE >> 30) & 511), ((mid >> 12) << 10) | 1)
+    for t, leaf in enumerate(leaves):
+        put(mid + 8 * (((RAM_BASE >> 21) + t) & 511), ((leaf >> 12) << 10) | 1)
+        for i in range(512):
+            pa = RAM_BASE + (t * 512 + i) * 4096
+            put(leaf + 8 * i, ((pa >> 12) << 10) | 0xDF)       # D A . U X W R V
+    del leaf0
+    return (8 << 60) | (root >> 12)
+
+
+def measure(label: str, elf: Path, insns: int, user: bool) -> float:
+    bus = RamBus()
+    hart = Hart(0, bus, CodeCache())
+    hart.pc = load(bus, elf)
+    if user:
+        hart.write_csr(0x180, map_sv39_user(bus))
+        hart.set_priv(0)
+    hart.run(200_000)                                    # warm up: translate the loop
+    t0, c0 = time.perf_counter(), time.process_time()
+    done = 0
+    while done < insns:
+        done += hart.run(min(100_000, insns - done))
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    mips = done / cpu / 1e6
+    # CPU time, not wall time: the machine is shared, and wall time measures the neighbours
+    print(f"{label:22s} {done:>10,d} insns  cpu {cpu:5.2f} s  {mips:6.2f} MIPS"
+          f"  (wall {done / dt / 1e6:5.2f} MIPS; {hart.code_cache.translations} blocks translated)")
+    return mips
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--insns", type=int, default=5_000_000)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as d:
+        elf = build_guest(Path(d))
+        measure("M-mode, paging off", elf, args.insns, user=False)
+        measure("U-mode, Sv39", elf, args.insns, user=True)
+
+
+if __name__ == "__main__":
+    main()

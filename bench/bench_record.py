@@ -1,0 +1,106 @@
+"""Recording overhead versus `rvtrace run`, and bytes per event.
+
+    python bench/bench_record.py [PROGRAM ...] [--harts N] [--reps R]
+
+For each program (default: forkexec, a short run, and bigfork, a longer one)
+the bundled kernel boots the program once as `rvtrace run` does (Machine +
+fault-loop watch, console to memory) and once as `rvtrace record` does
+(the same plus the recorder and the trace writer), R times each, alternating.
+Times are process CPU seconds (the machine is shared; wall time is noise),
+the best of R. Printed per program:
+
+  total   whole command: setup (kernel introspection, trace header with the
+          compressed kernel and disk) + run + close; goal <= 1.10x
+  run     machine.run() alone: the per-instruction cost of the observers
+  bytes/event   trace size without the header (kernel + disk) over events; goal <= 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rvtrace.guest.bundle import bundled_boot            # noqa: E402
+from rvtrace.machine.config import MachineConfig          # noqa: E402
+from rvtrace.machine.machine import Machine               # noqa: E402
+from rvtrace.machine.scheduler import Scheduler           # noqa: E402
+from rvtrace.record import session                        # noqa: E402
+
+
+def time_run(config) -> tuple[float, float, int]:
+    """(total CPU s, machine.run CPU s, icount) as `rvtrace run` does it."""
+    t0 = time.process_time()
+    machine = Machine(config, scheduler=Scheduler(config.seed))
+    console = bytearray()
+    machine.on_console_output = console.append
+    machine.watch_fault_loops()
+    t1 = time.process_time()
+    result = machine.run()
+    t2 = time.process_time()
+    return t2 - t0, t2 - t1, result.icount
+
+
+def time_record(config, path) -> tuple[float, float, object]:
+    """(total CPU s, machine.run CPU s, RecordResult) as `rvtrace record` does it."""
+    run_time = [0.0]
+    real_run = session._run
+
+    def timed_run(machine, recorder, max_insns):
+        t = time.process_time()
+        try:
+            return real_run(machine, recorder, max_insns)
+        finally:
+            run_time[0] = time.process_time() - t
+    session._run = timed_run
+    try:
+        t0 = time.process_time()
+        console = bytearray()
+        result = session.record(config, path, console_echo=console.append)
+        total = time.process_time() - t0
+    finally:
+        session._run = real_run
+    return total, run_time[0], result
+
+
+def bench(program: str, harts: int, reps: int) -> None:
+    kernel, disk, bootargs = bundled_boot(program)
+    config = MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs, harts=harts)
+    runs, recs = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(reps):
+            runs.append(time_run(config))
+            recs.append(time_record(config, Path(tmp) / f"{program}{i}.mp"))
+    run_total = min(r[0] for r in runs)
+    run_only = min(r[1] for r in runs)
+    rec_total = min(r[0] for r in recs)
+    rec_only = min(r[1] for r in recs)
+    icount = runs[0][2]
+    result = recs[0][2]
+    assert result.icount == icount, "recording changed the run"
+    print(f"{program} (harts {harts}): {icount:,} instructions, {result.events:,} events")
+    print(f"  run     {run_total:6.2f} s total  {run_only:6.2f} s in machine.run  "
+          f"({icount / run_only / 1e6:.2f} MIPS)")
+    print(f"  record  {rec_total:6.2f} s total  {rec_only:6.2f} s in machine.run  "
+          f"({icount / rec_only / 1e6:.2f} MIPS)")
+    print(f"  overhead: total {rec_total / run_total:.3f}x   run {rec_only / run_only:.3f}x   (goal <= 1.10x)")
+    print(f"  bytes/event: {result.bytes_per_event:.2f} (goal <= 16); file {result.size:,} bytes, "
+          f"header {result.header_size:,}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("programs", nargs="*", default=["forkexec", "bigfork"])
+    ap.add_argument("--harts", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    for program in a.programs:
+        bench(program, a.harts, a.reps)
+
+
+if __name__ == "__main__":
+    main()

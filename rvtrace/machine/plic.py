@@ -1,0 +1,151 @@
+"""PLIC (platform-level interrupt controller) at 0xc000000, QEMU virt layout.
+
+    0x000000 + 4*irq               priority of source irq (0 = never interrupts)
+    0x001000 + 4*word              pending bits (read-only)
+    0x002000 + 0x80*ctx + 4*word   enable bits of context ctx
+    0x200000 + 0x1000*ctx          priority threshold of ctx
+    0x200004 + 0x1000*ctx          claim (read) / complete (write)
+
+Context 2*h is hart h's M-mode (drives MEIP), 2*h+1 its S-mode (drives SEIP).
+Sources are level-triggered through a gateway: a source pends when its line is
+high and it is not already claimed; completing it re-pends it if still high.
+"""
+
+from __future__ import annotations
+
+BASE = 0x0C00_0000
+NUM_SOURCES = 97                       # ids 1..96: riscv,ndev = 96 as on QEMU virt
+
+PRIORITY_BASE = 0x000000
+PENDING_BASE = 0x001000
+ENABLE_BASE = 0x002000
+ENABLE_STRIDE = 0x80
+CONTEXT_BASE = 0x200000
+CONTEXT_STRIDE = 0x1000
+
+MIP_SEIP = 1 << 9
+MIP_MEIP = 1 << 11
+WORDS = (NUM_SOURCES + 31) // 32
+
+
+SIZE = 0x600000                        # QEMU maps room for its maximum of harts
+
+
+def size_for(harts: int) -> int:
+    """The register window (the same for any hart count, as on QEMU)."""
+    return SIZE
+
+
+class Plic:
+    STATE = ("priority", "level", "pending", "claimed", "enable", "threshold", "_out")
+
+    def __init__(self, harts):
+        self.harts = harts
+        self.contexts = 2 * len(harts)
+        self.size = size_for(len(harts))
+        self.priority = [0] * NUM_SOURCES
+        self.level = [False] * NUM_SOURCES       # the device lines
+        self.pending = [False] * NUM_SOURCES
+        self.claimed = [False] * NUM_SOURCES     # in flight between claim and complete
+        self.enable = [[False] * NUM_SOURCES for _ in range(self.contexts)]
+        self.threshold = [0] * self.contexts
+        self._out = [False] * self.contexts      # last level driven into mip
+
+    # --- device side ---------------------------------------------------------------
+
+    def set_level(self, irq: int, high: bool) -> None:
+        self.level[irq] = high
+        if high and not self.claimed[irq]:
+            self.pending[irq] = True
+        elif not high:
+            self.pending[irq] = False            # level-triggered: drops with the line
+        self._update()
+
+    # --- register interface -------------------------------------------------------
+
+    def read(self, off: int, size: int) -> int:
+        if off < PENDING_BASE:
+            irq = off // 4
+            return self.priority[irq] if 0 < irq < NUM_SOURCES else 0
+        if off < ENABLE_BASE:
+            return self._bits(self.pending, (off - PENDING_BASE) // 4)
+        if off < CONTEXT_BASE:
+            ctx, word = divmod(off - ENABLE_BASE, ENABLE_STRIDE)
+            return self._bits(self.enable[ctx], word // 4) if ctx < self.contexts else 0
+        ctx, reg = divmod(off - CONTEXT_BASE, CONTEXT_STRIDE)
+        if ctx >= self.contexts:
+            return 0
+        if reg == 0:
+            return self.threshold[ctx]
+        if reg == 4:
+            return self.claim(ctx)
+        return 0
+
+    def write(self, off: int, size: int, value: int) -> None:
+        value &= 0xFFFF_FFFF
+        if off < PENDING_BASE:
+            irq = off // 4
+            if 0 < irq < NUM_SOURCES:
+                self.priority[irq] = value & 7
+        elif off < ENABLE_BASE:
+            return                                # pending bits are read-only
+        elif off < CONTEXT_BASE:
+            ctx, word = divmod(off - ENABLE_BASE, ENABLE_STRIDE)
+            word //= 4
+            if ctx < self.contexts and word < WORDS:
+                for bit in range(32):
+                    irq = 32 * word + bit
+                    if irq < NUM_SOURCES:           # bit 0 is stored too, as on QEMU (never pends)
+                        self.enable[ctx][irq] = bool(value >> bit & 1)
+        else:
+            ctx, reg = divmod(off - CONTEXT_BASE, CONTEXT_STRIDE)
+            if ctx >= self.contexts:
+                return
+            if reg == 0:
+                self.threshold[ctx] = value & 7
+            elif reg == 4:
+                self.complete(ctx, value)
+        self._update()
+
+    @staticmethod
+    def _bits(flags, word: int) -> int:
+        v = 0
+        for bit in range(32):
+            irq = 32 * word + bit
+            if irq < NUM_SOURCES and flags[irq]:
+                v |= 1 << bit
+        return v
+
+    # --- claim / complete -----------------------------------------------------------
+
+    def best(self, ctx: int) -> int:
+        """The pending, enabled source with the highest priority above threshold (0 if none)."""
+        best_irq, best_prio = 0, self.threshold[ctx]
+        enable = self.enable[ctx]
+        for irq in range(1, NUM_SOURCES):
+            if self.pending[irq] and enable[irq] and self.priority[irq] > best_prio:
+                best_irq, best_prio = irq, self.priority[irq]
+        return best_irq
+
+    def claim(self, ctx: int) -> int:
+        irq = self.best(ctx)
+        if irq:
+            self.pending[irq] = False
+            self.claimed[irq] = True
+            self._update()
+        return irq
+
+    def complete(self, ctx: int, irq: int) -> None:
+        # QEMU does not check that irq is enabled for ctx (the spec says it may be ignored)
+        if 0 < irq < NUM_SOURCES and self.claimed[irq]:
+            self.claimed[irq] = False
+            if self.level[irq]:
+                self.pending[irq] = True
+
+    def _update(self) -> None:
+        for ctx in range(self.contexts):
+            high = self.best(ctx) != 0
+            if high != self._out[ctx]:
+                self._out[ctx] = high
+                hart = self.harts[ctx // 2]
+                hart.set_pending(MIP_MEIP if ctx % 2 == 0 else MIP_SEIP, high)

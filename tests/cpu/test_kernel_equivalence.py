@@ -1,0 +1,31 @@
+"""On a real kernel, translated blocks and one-instruction steps retire the same
+instructions: same console output, same instruction count."""
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _boot(program, max_block, monkeypatch):
+    from rvtrace.cpu import hart as hart_mod
+    from rvtrace.machine.config import MachineConfig
+    from rvtrace.machine.machine import Machine
+
+    bundle = pytest.importorskip("rvtrace.guest.bundle")
+    try:
+        kernel, disk, bootargs = bundle.bundled_boot(program, [], cow=True)
+    except Exception as exc:                                  # no toolchain / guest sources
+        pytest.skip(f"bundled guest not available: {exc}")
+    monkeypatch.setattr(hart_mod, "MAX_BLOCK", max_block)
+    m = Machine(MachineConfig(kernel=str(kernel), disk=str(disk), bootargs=bootargs))
+    out = []
+    m.on_console_output = out.append
+    result = m.run(max_insns=20_000_000)
+    return result.reason, result.exit_code, result.icount, bytes(out)
+
+
+def test_forkexec_same_with_blocks_and_single_steps(monkeypatch):
+    blocks = _boot("forkexec", 64, monkeypatch)
+    singles = _boot("forkexec", 1, monkeypatch)
+    assert blocks[0] == "poweroff" and blocks[1] == 0
+    assert blocks == singles
