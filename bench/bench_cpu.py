@@ -120,10 +120,10 @@ def load(bus: RamBus, elf_path: Path) -> int:
 
 def map_sv39_user(bus: RamBus) -> int:
     """Page tables mapping RAM 1:1 with 4 KiB user pages (RWXU). Returns satp."""
-    root = RAM_BASE + RAM_SIZE - 0x3000                  # three table pages at the top of RAM
-    mid, leaf0 = root + 0x1000, root + 0x2000
-    tables_needed = (RAM_SIZE - 0x3000) // (512 * 4096) + 1
-    leaves = [RAM_BASE + RAM_SIZE - 0x3000 - 0x1000 * (i + 1) for i in range(tables_needed)]
+    root = RAM_BASE + RAM_SIZE - 0x2000                  # root and middle tables at the top of RAM,
+    mid = root + 0x1000                                  # the leaf tables just below them
+    tables_needed = RAM_SIZE // (512 * 4096)
+    leaves = [root - 0x1000 * (i + 1) for i in range(tables_needed)]
 
     def put(addr, pte):
         struct.pack_into("<Q", bus.ram, addr - RAM_BASE, pte)
@@ -134,7 +134,6 @@ def map_sv39_user(bus: RamBus) -> int:
         for i in range(512):
             pa = RAM_BASE + (t * 512 + i) * 4096
             put(leaf + 8 * i, ((pa >> 12) << 10) | 0xDF)       # D A . U X W R V
-    del leaf0
     return (8 << 60) | (root >> 12)
 
 

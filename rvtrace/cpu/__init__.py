@@ -2,6 +2,16 @@
 
 `Hart` and `CodeCache` are the interface (docs/architecture.md, "The hart");
 `BusError` is what a bus raises where nothing is mapped.
+
+Where things are:
+  encoding.py   the instruction table (bit patterns, fields, formats, RVC expansions)
+  decode.py     the decoder generated from that table
+  semantics.py  what each instruction does: one Python snippet per instruction
+  translate.py  blocks of guest code -> compiled Python functions; CodeCache
+  hart.py       the Hart: state, run() and its dispatch loop
+  csr.py        CSRs and their rules;  traps.py  traps, interrupts, xRET, wfi
+  mmu.py        Sv39, the TLBs, and the slow path of loads/stores/atomics
+  signals.py    the exceptions that carry control flow out of translated code
 """
 
 from rvtrace.cpu.signals import BusError, Trap

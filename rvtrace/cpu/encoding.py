@@ -23,6 +23,9 @@ operand bits (spaces are only for reading). 32-bit patterns have 32 bits,
 compressed ones 16. Constraints like `rd!=0` or `imm!=0` mark encodings the
 specification reserves; such a word is illegal.
 
+Lines are tried in order: a line may be a special case of a later, more
+general one (fence.tso before fence, c.nop before c.addi).
+
 COMPRESSED -- each compressed line ends with `=> name op=value ...`: the 32-bit
 instruction it expands to. Values are operand names of the compressed format
 or numbers. The executor only ever sees the expansion; the compressed name is
@@ -135,6 +138,7 @@ subw       0100000 ..... ..... 000 ..... 0111011  R
 sllw       0000000 ..... ..... 001 ..... 0111011  R
 srlw       0000000 ..... ..... 101 ..... 0111011  R
 sraw       0100000 ..... ..... 101 ..... 0111011  R
+fence.tso  1000 0011 0011 ..... 000 ..... 0001111  FENCE
 fence      .... .... .... ..... 000 ..... 0001111  FENCE
 ecall      000000000000 00000 000 00000 1110011  NONE
 ebreak     000000000001 00000 000 00000 1110011  NONE

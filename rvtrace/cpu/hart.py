@@ -17,7 +17,7 @@ from __future__ import annotations
 from rvtrace.cpu.csr import MENVCFG_STCE, CsrFile
 from rvtrace.cpu.mmu import Mmu
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
-from rvtrace.cpu.translate import MAX_BLOCK, Block, read_block, translate
+from rvtrace.cpu.translate import MAX_BLOCK, Block, read_block, translate, translate_single
 from rvtrace.cpu.traps import Traps
 
 
@@ -127,15 +127,16 @@ class Hart(CsrFile, Mmu, Traps):
     def run(self, budget: int) -> int:
         """Retire at most `budget` instructions; return how many were retired.
 
-        Returns early when the hart waits in wfi with nothing pending or when a
-        device asked the bus to stop.
+        Returns early when the hart waits in wfi with nothing pending, when a
+        device asked the bus to stop, when a timer deadline moved (a CSR write
+        to stimecmp/menvcfg) or when traps keep coming without progress.
         """
         if self.waiting:
             if not self._mip_value() & self.mie:
                 return 0
             self.waiting = False
         bus = self.bus
-        self._yield = False
+        self._yield = self._exit = self._resync = False
         self._budget = self._left = budget
         self._idx = 0
         stuck = 0
@@ -163,7 +164,12 @@ class Hart(CsrFile, Mmu, Traps):
         return retired
 
     def step(self) -> int:
-        """Retire one instruction (or take one trap); the debugger's stepi."""
+        """Retire exactly one instruction (the debugger's stepi).
+
+        If the instruction at pc traps, the trap is taken and the handler's
+        first instruction is the one retired: the time axis counts retired
+        instructions only. Returns 0 only when the hart waits in wfi or is stuck.
+        """
         return self.run(1)
 
     def _execute(self) -> None:
@@ -173,7 +179,7 @@ class Hart(CsrFile, Mmu, Traps):
         exception from a block (signals.py).
         """
         ctx = self._ctx
-        blocks, R, W = ctx.blocks, ctx.r, ctx.w
+        blocks, singles, R, W = ctx.blocks, ctx.singles, ctx.r, ctx.w
         x, ram, pc, left = self.x, self.ram, self.pc, self._left
         n = 0
         b = None
@@ -189,10 +195,12 @@ class Hart(CsrFile, Mmu, Traps):
                 if n > left:
                     if left <= 0:
                         break
-                    self._left, self._idx = left, 0
-                    t = self._lookup(pc, True)
+                    t = singles.get(pc)             # the budget ends inside this block: step
                     if t is None:
-                        return
+                        self._left, self._idx = left, 0
+                        t = self._lookup(pc, True)
+                        if t is None:
+                            return
                     fn, n, b = t
                 pc = fn(self, x, ram, R, W, left)
                 left = self._left
@@ -219,7 +227,7 @@ class Hart(CsrFile, Mmu, Traps):
     def _execute_watched(self) -> None:
         """Like _execute, calling on_watch before each watched pc (blocks split there)."""
         ctx = self._ctx
-        blocks, R, W = ctx.blocks, ctx.r, ctx.w
+        blocks, singles, R, W = ctx.blocks, ctx.singles, ctx.r, ctx.w
         x, ram, pc, left = self.x, self.ram, self.pc, self._left
         watch = self._watch
         n = 0
@@ -236,10 +244,12 @@ class Hart(CsrFile, Mmu, Traps):
                 if n > left:
                     if left <= 0:
                         break
-                    self._left, self._idx = left, 0
-                    t = self._lookup(pc, True)
+                    t = singles.get(pc)             # the budget ends inside this block: step
                     if t is None:
-                        return
+                        self._left, self._idx = left, 0
+                        t = self._lookup(pc, True)
+                        if t is None:
+                            return
                     fn, n, b = t
                 if pc in watch and self.on_watch is not None:
                     self.pc, self._left, self._idx = pc, left, 0
@@ -285,7 +295,10 @@ class Hart(CsrFile, Mmu, Traps):
                 self.pc = pc
                 self.take_trap(e.cause, e.tval, pc)
                 return None
-            fn, src = translate(insns, fall, may_loop=not self._watch)
+            if single:
+                fn, src = translate_single(insns[0])
+            else:
+                fn, src = translate(insns, fall, may_loop=not self._watch)
             pcs = [p for p, _, _ in insns] + [fall]
             blk = Block(fn, len(insns), pcs, frozenset(ppages), src)
             cache.put(key, blk)

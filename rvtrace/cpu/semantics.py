@@ -206,6 +206,7 @@ SEMANTICS: dict[str, Sem] = {
     "sc.d": _op("{rd} = h.sc({rs1}, {rs2}, 8, {idx})"),
     # fences: one hart, in-order memory, nothing to order
     "fence": _op(""),
+    "fence.tso": _op(""),
     "fence.i": _sys("h.fence_i({idx})\nreturn {npc}"),
     # system: the hart does the work and says where to continue
     "ecall": Sem("trap", "h.ecall({idx})"),

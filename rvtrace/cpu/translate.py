@@ -21,14 +21,19 @@ Translations live in the `CodeCache`, shared by the harts of one machine and
 keyed by (virtual pc, physical pc): the code embeds virtual pcs (auipc, link
 registers, trap pcs), the physical address says which bytes were translated.
 Stores to pages holding translations, DMA writes and fence.i drop them.
+Compiled code is also kept by source text, in memory and on disk
+(codestore.py), since compile() is the dearest step.
 """
 
 from __future__ import annotations
 
 import re
 import struct
+import types
 
 from rvtrace.cpu import decode as dec
+from rvtrace.cpu.codestore import compile_cached
+from rvtrace.cpu.csr import MS_MXR, MS_SIE, MS_SUM, SSTATUS, SSTATUS_READABLE, SSTATUS_WRITABLE
 from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
@@ -112,7 +117,11 @@ def _reg(n: int) -> str:
 class _Emitter:
     """Generates the body of one block (a trace: see read_block)."""
 
-    def __init__(self):
+    def __init__(self, symbolic_pc: bool = False):
+        # symbolic_pc: the code reads its pc from the parameter `pc` instead of
+        # embedding it, so one compiled code object serves every address
+        # (one-instruction steps, see translate_single).
+        self.symbolic = symbolic_pc
         self.lines: list[str] = []
         self.used: set[int] = set()
         self.written: list[int] = []              # in order of first write
@@ -136,12 +145,18 @@ class _Emitter:
             "rd": rd_name or (f"r{rd}" if rd else "_"),
             "rs1": self._src(insn.rs1), "rs2": self._src(insn.rs2),
             "imm": f"({insn.imm})", "csr": str(insn.csr), "idx": str(idx),
-            "pc": hex(pc), "npc": hex((pc + insn.length) & M64),
+            "pc": self._pc(pc), "npc": self._pc(pc, insn.length),
             "rd_nonzero": str(rd != 0), "rs1_nonzero": str(insn.rs1 != 0),
             "imm_nonzero": str(insn.imm != 0), "bits": hex(insn.bits),
         }
         code = _constants(_expand_macros(sem.code.format(**fields)))
         return [_peephole(line) for line in code.splitlines()]
+
+    def _pc(self, pc: int, plus: int = 0) -> str:
+        """The expression for pc + plus (an address)."""
+        if self.symbolic:
+            return f"((pc + {plus}) & 0xFFFFFFFFFFFFFFFF)" if plus else "pc"
+        return hex((pc + plus) & M64)
 
     def _write(self, r: int, value: int | None) -> None:
         if r == 0:
@@ -171,24 +186,28 @@ class _Emitter:
             self._store(insn, sem, idx)
         elif sem.kind == "branch":
             self._branch(insn, sem, pc, idx, last)
+        elif sem.kind == "op" and insn.name.startswith("amo"):
+            self._amo(insn, sem, idx)
         elif sem.kind == "op":
             self._op(insn, sem, pc, idx)
+        elif sem.kind == "csr" and insn.csr == SSTATUS:
+            self._sstatus(insn, sem, pc, idx)
         else:
             lines = self.snippet(insn, pc, idx, sem)
             if lines and lines[-1].startswith("return "):
                 ret = lines.pop()[len("return "):]
                 if last:
                     self.next_expr = ret
-                    if insn.name == "jal":
+                    if insn.name == "jal" and not self.symbolic:
                         self.jump_target = (pc + insn.imm) & M64
             if "h." in sem.code:
                 self.lines.append("h._left = left")
             self.lines.extend(lines)
             if "{rd}" in sem.code:
-                link = (pc + insn.length) & M64 if insn.name in ("jal", "jalr") else None
+                link = (pc + insn.length) & M64 if insn.name in ("jal", "jalr") and not self.symbolic else None
                 self._write(insn.rd, link)
             if sem.kind == "csr":           # go on, unless the write needs a fresh look at the state
-                self.lines.append(f"if h._resync: raise Resync({(pc + insn.length) & M64:#x})")
+                self.lines.append(f"if h._resync: raise Resync({self._pc(pc, insn.length)})")
             elif last or sem.kind != "jump":
                 self.kind = sem.kind
 
@@ -203,7 +222,7 @@ class _Emitter:
     def _op(self, insn, sem, pc, idx) -> None:
         if not sem.code:
             return                                           # fence: nothing to do
-        pure = "h." not in sem.code
+        pure = "h." not in sem.code and not (self.symbolic and "{pc}" in sem.code)
         reads = [r for r, name in ((insn.rs1, "{rs1}"), (insn.rs2, "{rs2}")) if name in sem.code]
         if pure and all(r == 0 or r in self.const for r in reads):
             scope = {}
@@ -218,13 +237,64 @@ class _Emitter:
         self.lines.extend(self.snippet(insn, pc, idx, sem))
         self._write(insn.rd, None)
 
+    def _sstatus(self, insn, sem, pc, idx) -> None:
+        """sstatus, inline: kernels read and write it around every lock.
+
+        The fast path handles S/M mode when the write changes neither SUM/MXR
+        (translation) nor turns SIE on (an interrupt could become takeable);
+        everything else takes csr_op, the one full definition."""
+        dest = f"r{insn.rd}" if insn.rd else "_"
+        imm_form = insn.name.endswith("i")
+        v = str(insn.imm) if imm_form else self._src(insn.rs1)
+        writes = insn.name in ("csrrw", "csrrwi") or (insn.imm if imm_form else insn.rs1) != 0
+        new = {"csrrw": v, "csrrs": f"t | {v}", "csrrc": f"t & ~{v}"}[insn.name.rstrip("i")]
+        slow = self.snippet(insn, pc, idx, sem)
+        if not writes:
+            self.lines += ["if h.priv:", f"    {dest} = h.mstatus & {SSTATUS_READABLE:#x}", "else:",
+                           "    h._left = left"] + ["    " + line for line in slow]
+        else:
+            self.lines += [
+                "t = h.mstatus",
+                f"n = (t & {~SSTATUS_WRITABLE & M64:#x}) | (({new}) & {SSTATUS_WRITABLE:#x})",
+                f"if h.priv and not (n ^ t) & {MS_SUM | MS_MXR:#x} and not n & ~t & {MS_SIE:#x}:",
+                "    h.mstatus = n",
+                f"    {dest} = t & {SSTATUS_READABLE:#x}",
+                "else:",
+                "    h._left = left",
+            ] + ["    " + line for line in slow] + [
+                f"    if h._resync: raise Resync({self._pc(pc, insn.length)})"]
+        self._write(insn.rd, None)
+
+    def _amo(self, insn, sem, idx) -> None:
+        """An AMO: RAM through the write TLB inline, everything else via h.amo."""
+        size = sem.size
+        fn = re.search(r"AMO_\w+", sem.code).group(0)
+        dest = f"r{insn.rd}" if insn.rd else "_"
+        src = self._src(insn.rs2)
+        mask = "0xFFFFFFFF" if size == 4 else "0xFFFFFFFFFFFFFFFF"
+        read = "LWU(ram, o + a)[0]" if size == 4 else "LD(ram, o + a)[0]"
+        write = "SW" if size == 4 else "SD"
+        result = "SX32(t)" if size == 4 else "t"
+        self.lines += [
+            f"a = {self._src(insn.rs1)}",
+            "o = W.get(a >> 12)",
+            f"if o is None or a & {size - 1}:",
+            "    h._left = left",
+            f"    {dest} = h.amo(a, {src}, {size}, {fn}, {idx})",
+            "else:",
+            f"    t = {read}",
+            f"    {write}(ram, o + a, {fn}(t, {src} & {mask}, {size}) & {mask})",
+            "    " + _constants(_expand_macros(f"{dest} = {result}")),
+        ]
+        self._write(insn.rd, None)
+
     def _branch(self, insn, sem, pc, idx, last) -> None:
         cond = self.snippet(insn, pc, idx, sem)[0]
         target = (pc + insn.imm) & M64
         fall = (pc + insn.length) & M64
         if last:
-            self.next_expr = f"{target:#x} if {cond} else {fall:#x}"
-            self.branch = (cond, target, fall)
+            self.next_expr = f"{self._pc(pc, insn.imm)} if {cond} else {self._pc(pc, insn.length)}"
+            self.branch = None if self.symbolic else (cond, target, fall)
             self.kind = "branch"
             return
         self.exits.append(list(self.written))
@@ -310,7 +380,7 @@ class _Emitter:
             body.append(f"_n = {self.next_expr}")
         if not body:
             body = ["pass"]
-        out = [f"def {name}(h, x, ram, R, W, left):"]
+        out = [f"def {name}(h, x, ram, R, W, left{', pc=0' if self.symbolic else ''}):"]
         if load:
             out.append("    " + load)
         out.append("    try:")
@@ -325,7 +395,12 @@ class _Emitter:
             out.append("    return _n")
         else:
             out.append(f"    h._left = left - {n}")
-            out.append("    return _n" if self.next_expr is not None else f"    return {fallthrough:#x}")
+            if self.next_expr is not None:
+                out.append("    return _n")
+            elif self.symbolic:
+                out.append(f"    return {self._pc(start, fallthrough - start)}")
+            else:
+                out.append(f"    return {fallthrough:#x}")
         return "\n".join(out) + "\n"
 
 
@@ -420,11 +495,35 @@ def translate(insns, fallthrough: int, may_loop: bool = True) -> tuple:
     fn = _compiled.get(src)
     if fn is None:
         scope: dict = {}
-        exec(compile(src, f"<block {insns[0][0]:#x}>", "exec"), GLOBALS, scope)
+        exec(compile_cached(src, f"<block {insns[0][0]:#x}>"), GLOBALS, scope)
         fn = _compiled[src] = scope[name]
         if len(_compiled) > MAX_COMPILED:
             _compiled.clear()
     return fn, src
+
+
+def translate_single(insn_entry) -> tuple:
+    """Function for one instruction [(pc, bits, insn)], sharing its code with
+    every other address holding the same instruction word (the pc is a
+    default argument). Budget tails step through these, so they must be cheap
+    to make."""
+    pc, bits, insn = insn_entry
+    length = insn.length if insn else (4 if bits & 3 == 3 else 2)
+    src = _single_sources.get(bits)
+    if src is None:
+        em = _Emitter(symbolic_pc=True)
+        em.add(insn, bits, pc, 0, True)
+        src = _single_sources[bits] = em.source("step", 1, pc, pc + length, False)
+    proto = _compiled.get(src)
+    if proto is None:
+        scope: dict = {}
+        exec(compile_cached(src, "<step>"), GLOBALS, scope)
+        proto = _compiled[src] = scope["step"]
+    fn = types.FunctionType(proto.__code__, GLOBALS, "step", (pc,))
+    return fn, src
+
+
+_single_sources: dict[int, str] = {}
 
 
 # Compiled functions by source text. The same program exec'd again lands in

@@ -1,6 +1,8 @@
 """CSRs, privilege, traps, delegation, interrupts, xRET, wfi."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cpuutil import M64, RAM_BASE, asm, code, make_hart
 
 from rvtrace.cpu import csr as C
@@ -420,3 +422,45 @@ def test_get_state_set_state_round_trip():
     assert (h.x[5], h.pc, h.instret, h.priv) == (3, RAM_BASE + 12, 3, 1)
     h.run(3)
     assert (list(h.x), h.pc, h.instret) == after
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["csrrw", "csrrs", "csrrc", "csrrwi", "csrrsi", "csrrci"]),
+       st.integers(0, (1 << 64) - 1), st.integers(0, (1 << 64) - 1), st.sampled_from([0, 1, 3]),
+       st.booleans(), st.booleans())
+def test_sstatus_fast_path_matches_csr_op(name, start, value, priv, rd_zero, rs_zero):
+    # translated code inlines sstatus (translate._sstatus); csr_op is the definition
+    if name.endswith("i"):
+        word = asm(name, rd=0 if rd_zero else 5, imm=0 if rs_zero else value & 31, csr=C.SSTATUS)
+    else:
+        word = asm(name, rd=0 if rd_zero else 5, rs1=0 if rs_zero else 6, csr=C.SSTATUS)
+    start &= ~C.MS_SIE                                       # no interrupt before the instruction
+    h = hart_with([word, asm("addi", rd=7, rs1=0, imm=1)], priv=priv)
+    h.write_csr(C.MSTATUS, start)
+    h.x[6] = value
+    if priv:                                                 # (in U mode it would be taken at once)
+        h.mie = C.SSIP
+        h.mideleg = C.SSIP
+        h.write_csr(C.MIP, C.SSIP)                           # SIE turning on makes it takeable
+    h.sepc = RAM_BASE + 4
+    model = hart_with([], priv=priv)
+    model.write_csr(C.MSTATUS, start)
+    op = {"csrrw": 0, "csrrs": 1, "csrrc": 2}[name.rstrip("i")]
+    v = (value & 31) if name.endswith("i") else value
+    if rs_zero:
+        v = 0
+    try:
+        want_rd = model.csr_op(C.SSTATUS, op, v, True, op == 0 or not rs_zero, word, 0)
+        trapped = False
+    except Exception:
+        trapped = True
+    h.run(1)
+    if trapped:
+        assert h.mcause == 2
+        return
+    assert h.mcause == 0 or h.mcause == (1 << 63) | 1 or h.scause == (1 << 63) | 1
+    assert h.mstatus & ~(C.MS_SPIE | C.MS_SIE | C.MS_SPP | C.MS_MPIE | C.MS_MIE | C.MS_MPP) == \
+        model.mstatus & ~(C.MS_SPIE | C.MS_SIE | C.MS_SPP | C.MS_MPIE | C.MS_MIE | C.MS_MPP)
+    if h.scause == 0 and h.mcause == 0:                       # no interrupt taken: all of it equal
+        assert h.mstatus == model.mstatus
+    assert h.x[5] == (0 if rd_zero else want_rd)

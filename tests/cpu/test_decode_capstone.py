@@ -122,7 +122,7 @@ def _allowed_difference(word, length, ours, cs) -> bool:
         if length == 2 and ours.cname in ("c.li", "c.lui", "c.mv", "c.add", "c.slli", "c.addi") \
                 and ours.rd == 0:
             return True                                  # HINTs
-        if ours.name in ("fence", "fence.i"):
+        if ours.name in ("fence", "fence.tso", "fence.i"):
             return True                                  # reserved fields we ignore
     return False
 

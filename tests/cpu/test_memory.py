@@ -1,7 +1,7 @@
 """Loads, stores, misaligned accesses, MMIO, LR/SC and AMOs."""
 
 import pytest
-from cpuutil import M64, RAM_BASE, RamBus, asm, run_words
+from cpuutil import M64, RAM_BASE, RamBus, asm, make_hart, run_words
 
 DATA = RAM_BASE + 0x8000
 
@@ -170,3 +170,33 @@ def test_dma_invalidate_drops_translations():
     h.pc = RAM_BASE
     h.run(1)
     assert h.x[13] == 5
+
+
+@pytest.mark.parametrize("sfx,size", [("w", 4), ("d", 8)])
+@pytest.mark.parametrize("op", ["swap", "add", "xor", "and", "or", "min", "max", "minu", "maxu"])
+def test_amo_fast_path_matches_slow_path(op, sfx, size):
+    # the first AMO misses the write TLB (slow path), the store fills it, the second AMO hits it
+    words = [asm(f"amo{op}.{sfx}", rd=11, rs1=10, rs2=12), asm("sd", rs1=10, rs2=0, imm=64),
+             asm(f"amo{op}.{sfx}", rd=13, rs1=14, rs2=12)]
+    old = 0x80000000FFFFFFF0
+    data = old.to_bytes(8, "little") + bytes(8) + old.to_bytes(8, "little")
+    h = with_data(words, data, {12: 0x7FFFFFFF00000011, 14: DATA + 16}, budget=3)
+    assert h.instret == 3
+    assert h.x[11] == h.x[13]
+    assert h.bus.ram[DATA - RAM_BASE:DATA - RAM_BASE + 8] == h.bus.ram[DATA - RAM_BASE + 16:DATA - RAM_BASE + 24]
+
+
+def test_store_by_another_hart_drops_translated_code():
+    from rvtrace.cpu import CodeCache, Hart
+    bus = RamBus()
+    cache = CodeCache()
+    a = make_hart([asm("addi", rd=13, rs1=0, imm=1), asm("jal", rd=0, imm=-4)], bus=bus, cache=cache)
+    b = Hart(1, bus, cache)
+    a.run(4)                                     # a translated and ran the loop
+    assert a.x[13] == 1
+    b.pc = RAM_BASE + 0x100
+    bus.put(b.pc, asm("sw", rs1=10, rs2=11, imm=0).to_bytes(4, "little"))
+    b.x[10], b.x[11] = RAM_BASE, asm("addi", rd=13, rs1=0, imm=9)
+    b.run(1)                                     # b patches a's code
+    a.run(2)
+    assert a.x[13] == 9
