@@ -26,13 +26,19 @@ def add_run(sub) -> None:
         "terminal and the exit code is the guest's.",
     )
     p.add_argument("program", nargs="?", help="a program of the bundled guest (see `rvtrace build --list`)")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    add_program_args(p)
     p.add_argument("--kernel", metavar="ELF", help="boot this RV64 kernel ELF instead of the bundled one")
     p.add_argument("--disk", metavar="IMG", help="attach this raw disk image as the virtio block device")
     p.add_argument("--append", metavar="ARGS", default=None, help="boot arguments (/chosen/bootargs)")
     add_machine_options(p)
     p.add_argument("--no-cow", action="store_true", help="bundled kernel: copy all memory at fork (cow=0)")
     p.add_argument("--stats", action="store_true", help="print instructions retired, wall time and MIPS on stderr")
+
+
+def add_program_args(p) -> None:
+    """ARGS after the program name; rvtrace's own options may come before or after them
+    (`rvtrace run echo hi --harts 3`); arguments that start with '-' go after `--`."""
+    p.add_argument("args", nargs="*", help="its arguments (put them after -- if they start with '-')")
 
 
 def add_machine_options(p) -> None:
@@ -107,12 +113,76 @@ def cmd_dump(args) -> int:
     return dump(args.file, pid=args.pid, kinds=args.kind, as_json=args.json)
 
 
+# --- record ----------------------------------------------------------------
+
+def add_record(sub) -> None:
+    p = sub.add_parser(
+        "record", help="run a program and record everything the kernel does into a trace",
+        description="Boot the bundled kernel running PROGRAM (or, with --kernel/--disk, boot that "
+        "kernel and type PROGRAM into its shell) and write every system call, page fault, context "
+        "switch, interrupt, disk request, console byte and scheduling decision to a trace "
+        "(default traces/PROGRAM.mp).")
+    p.add_argument("program", nargs="?", help="a program of the bundled guest (see `rvtrace build --list`)")
+    add_program_args(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write the trace (default traces/PROGRAM.mp)")
+    p.add_argument("--kernel", metavar="ELF", help="record this RV64 kernel (e.g. your xv6 build); "
+                   "PROGRAM is typed into its shell")
+    p.add_argument("--disk", metavar="IMG", help="its file system image (with --kernel)")
+    add_machine_options(p)
+    p.add_argument("--no-cow", action="store_true", help="bundled kernel: copy all memory at fork (cow=0)")
+
+
+def cmd_record(args) -> int:
+    from rvtrace.record.command import check_kernel_mode, record_command
+    check_kernel_mode(args)
+    if args.kernel:   # the program is typed into the kernel's shell, not passed at boot
+        shell = argparse.Namespace(**{**vars(args), "program": None, "append": ""})
+        config = machine_config_from_args(shell)
+    else:
+        config = machine_config_from_args(argparse.Namespace(**vars(args), append=None))
+    return record_command(config, program=args.program, args=args.args, output=args.output,
+                          max_insns=args.max_insns, shell_mode=bool(args.kernel))
+
+
+# --- replay ----------------------------------------------------------------
+
+class _InOrder(argparse.Action):
+    """-ex CMD and -x FILE keep their relative order (gdb runs them as given)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append(("ex" if option_string in ("-ex", "--eval-command") else "x", value))
+        setattr(namespace, self.dest, items)
+
+
+def add_replay(sub) -> None:
+    p = sub.add_parser(
+        "replay", help="the time-travel debugger over a recorded trace",
+        description="Open a trace in a gdb-like debugger that moves forwards and backwards by event "
+        "(break exec, continue, reverse-continue, step) and by instruction (stepi, reverse-stepi), and "
+        "shows registers, memory, processes and source at any moment. `help` inside lists the commands.")
+    p.add_argument("file", help="a trace written by `rvtrace record` (e.g. traces/forkexec.mp)")
+    p.add_argument("-ex", "--eval-command", dest="commands", action=_InOrder, metavar="CMD", default=[],
+                   help="run debugger command CMD (repeatable; in order with -x)")
+    p.add_argument("-x", "--command", dest="commands", action=_InOrder, metavar="SCRIPT",
+                   help="run the debugger commands in file SCRIPT")
+    p.add_argument("-batch", "--batch", action="store_true",
+                   help="exit after the -ex/-x commands (status 1 if one failed) instead of prompting")
+
+
+def cmd_replay(args) -> int:
+    from rvtrace.debugger.main import replay_command
+    return replay_command(args.file, args.commands, args.batch)
+
+
 # --- entry point -------------------------------------------------------------
 
 COMMANDS = {
     "run": (add_run, cmd_run),
     "build": (add_build, cmd_build),
     "dump": (add_dump, cmd_dump),
+    "record": (add_record, cmd_record),
+    "replay": (add_replay, cmd_replay),
 }
 
 
@@ -130,7 +200,13 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # argparse stops filling ARGS at the first option; what follows it
+        # that is not an option still belongs to the guest program.
+        if not hasattr(args, "args") or any(e.startswith("-") for e in extras):
+            parser.error("unrecognized arguments: " + " ".join(extras))
+        args.args += extras
     if not args.command:
         parser.print_help()
         return 2

@@ -105,7 +105,7 @@ RESOLUTIONS = ("unknown", "cow-copy", "cow-reuse", "lazy-alloc", "killed", "fata
 SWITCH_REASONS = ("unknown", "timer", "sleep", "exit", "yield", "wait")
 # Interrupt cause codes (scause with the interrupt bit cleared).
 INTERRUPT_CAUSES = {1: "software", 5: "timer", 9: "external", 3: "m-software", 7: "m-timer", 11: "m-external"}
-DECISIONS = ("hart-run", "disk-latency", "input", "timer-jitter")
+DECISIONS = ("hart-run", "disk-latency", "input", "timer-jitter", "pick-hart")
 ENDINGS = ("poweroff", "max-insns", "interrupted", "guest-fault", "error", "shell-idle")
 MODES = {0: "user", 1: "kernel", 3: "machine"}
 

@@ -1,0 +1,267 @@
+"""One recording, start to end: build the machine, attach the recorder, run, close the trace.
+
+`record(config, path, ...)` runs a machine to its end and writes the trace;
+`rerun(path)` rebuilds the machine from a trace's header and re-runs it
+over the recorded scheduler decisions, returning the events it produces --
+which must equal the recorded ones (determinism; replay builds on this).
+
+How a run ends, and the END event it leaves (docs/trace-format.md ENDINGS):
+  poweroff     the guest wrote the test device (also a kernel panic: status 101)
+  max-insns    the --max-insns budget ran out
+  interrupted  Ctrl-C (the recorder stops at the next trap, a clean point)
+  guest-fault  the machine found the guest stuck in a fault loop
+  shell-idle   (--kernel mode) the shell waits for its next command
+  error        anything else (an emulator bug): the trace still keeps its prefix
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rvtrace.errors import UserError
+from rvtrace.kernel.image import KernelImage
+from rvtrace.kernel.procs import ProcessView
+from rvtrace.machine.config import MachineConfig
+from rvtrace.machine.elfload import check_rv64, read_kernel
+from rvtrace.machine.machine import Machine
+from rvtrace.machine.scheduler import ReplayScheduler, Scheduler
+from rvtrace.record.kernelcache import kernel_image
+from rvtrace.record.output import ListSink
+from rvtrace.record.recorder import Interrupted, Recorder
+from rvtrace.record.shell import ShellDriver, ShellIdle
+from rvtrace.trace import format as fmt
+from rvtrace.trace.errors import TraceError
+from rvtrace.trace.events import DECISIONS, ENDINGS, KINDS, Event, Kind, name_of
+from rvtrace.trace.reader import TraceReader
+from rvtrace.trace.writer import TraceWriter
+
+
+@dataclass
+class RecordResult:
+    path: Path | None
+    ending: str                 # one of ENDINGS
+    detail: str
+    icount: int
+    exit_code: int | None       # the guest's, when it powered off
+    events: int
+    counts: dict = field(default_factory=dict)     # kind name -> events
+    processes: dict = field(default_factory=dict)  # pid -> name
+    pid_source: str = "kernel"
+    seconds: float = 0.0
+    size: int = 0               # the whole file
+    header_size: int = 0        # of which the header (configuration, kernel, disk)
+
+    @property
+    def bytes_per_event(self) -> float:
+        """What the events cost on disk: chunks, index and footer over the event count."""
+        return (self.size - self.header_size) / max(self.events, 1)
+
+
+def load_guest(config: MachineConfig) -> tuple[bytes, bytes | None, KernelImage]:
+    """The kernel and disk bytes a run uses (stored in the trace as they were at boot)."""
+    kernel = read_kernel(config.kernel)
+    check_rv64(kernel, str(config.kernel))
+    disk = None
+    if config.disk:
+        try:
+            disk = Path(config.disk).read_bytes()
+        except OSError as exc:
+            raise UserError(f"disk image {config.disk}: cannot read it ({exc.strerror or exc})") from None
+    return kernel, disk, kernel_image(kernel)
+
+
+def build(config, scheduler, kernel: bytes, disk: bytes | None, image: KernelImage, sink,
+          console_echo=None, progress=None) -> tuple[Machine, Recorder]:
+    machine = Machine(config, scheduler=scheduler, kernel_bytes=kernel, disk_bytes=disk)
+    view = ProcessView(image, lambda a, n: None)
+    recorder = Recorder(machine, sink, image, view, console_echo=console_echo, progress=progress)
+    view.read = recorder.read_phys
+    machine.watch_fault_loops()
+    return machine, recorder
+
+
+def record(config: MachineConfig, path, *, max_insns: int | None = None, input_source=None,
+           shell_command: str | None = None, console_echo=None, progress=None,
+           metadata: dict | None = None) -> RecordResult:
+    """Record a run into the trace at `path`; returns how it went (never raises for a guest problem
+    once the trace is open: the ending says what happened)."""
+    kernel, disk, image = load_guest(config)
+    driver = ShellDriver(shell_command) if shell_command is not None else None
+    holder: dict = {}
+    scheduler = Scheduler(config.seed, input_source=_StopCheck(driver or input_source, holder))
+    machine, recorder = build(config, scheduler, kernel, disk, image, sink=_Deferred(holder),
+                              console_echo=console_echo, progress=progress)
+    holder["recorder"] = recorder
+    if driver is not None:
+        driver.attach(recorder)
+    meta = {"pid_source": recorder.pid_source, "max_insns": max_insns,
+            "shell_command": shell_command, **(metadata or {})}
+    view = recorder.kernel.view if recorder.kernel else ProcessView(image, recorder.read_phys)
+    if not recorder.kernel:
+        meta["introspection"] = view.reason or "the kernel has no swtch/struct context to watch"
+    writer = TraceWriter(path, config=config.to_dict(), seed=config.seed, kernel=kernel, disk=disk,
+                         metadata=meta)
+    holder["sink"] = writer
+    header_bytes = writer.bytes_written
+    start = time.perf_counter()
+    with _CtrlC(recorder):
+        ending, detail, result = _run(machine, recorder, max_insns)
+    recorder.finish(result)
+    writer.close(ending, detail, icount=recorder.now())
+    return RecordResult(path=Path(path), ending=ending, detail=detail, icount=machine.icount,
+                        exit_code=result.exit_code if result else None, events=writer.n_events,
+                        counts={_kind_name(k): n for k, n in sorted(recorder.out.counts.items())},
+                        processes=dict(sorted(recorder.names.items())), pid_source=recorder.pid_source,
+                        seconds=time.perf_counter() - start, size=Path(path).stat().st_size,
+                        header_size=header_bytes)
+
+
+def _run(machine: Machine, recorder: Recorder, max_insns):
+    """Run to the end; (ending, detail, RunResult or None)."""
+    try:
+        result = machine.run(max_insns)
+    except Interrupted:
+        return "interrupted", f"Ctrl-C after {recorder.now()} instructions", None
+    except KeyboardInterrupt:
+        return "interrupted", f"Ctrl-C after {recorder.now()} instructions", None
+    except TraceError:            # the trace itself cannot be written: nothing to keep
+        raise
+    except ShellIdle:
+        return "shell-idle", "", None
+    except UserError as exc:
+        return "guest-fault", str(exc), None
+    except Exception as exc:      # an emulator bug: keep the trace, say what broke
+        if os.environ.get("RVTRACE_DEBUG"):
+            raise
+        return "error", f"internal error after {recorder.now()} instructions: {type(exc).__name__}: {exc}", None
+    if result.reason == "max-insns":
+        return "max-insns", f"stopped after {result.icount} instructions (--max-insns)", result
+    word = "status" if result.reason == "poweroff" else "reset, status"
+    return "poweroff", f"{word} {result.exit_code}", result
+
+
+def _kind_name(kind: int) -> str:
+    return KINDS[kind].name if kind in KINDS else f"kind{kind}"
+
+
+class _Deferred:
+    """The recorder's sink before the writer exists (nothing is emitted before the run)."""
+
+    def __init__(self, holder: dict):
+        self.holder = holder
+
+    def event(self, *ev) -> None:
+        self.holder["sink"].event(*ev)
+
+
+class _StopCheck:
+    """The input source, wrapped: each input poll is also a clean point to stop after Ctrl-C
+    (polls come every 200,000 instructions and whenever all harts wait, trap or no trap)."""
+
+    def __init__(self, source, holder: dict):
+        self.source = source
+        self.holder = holder
+
+    def __call__(self, timeout: float = 0.0):
+        recorder = self.holder.get("recorder")
+        if recorder is not None and recorder.stop_requested:
+            raise Interrupted()
+        return self.source(timeout) if self.source is not None else None
+
+
+class _CtrlC:
+    """The first Ctrl-C asks the recorder to stop at its next trap; a second one stops at once."""
+
+    def __init__(self, recorder: Recorder):
+        self.recorder = recorder
+        self.saved = None
+
+    def _handler(self, signum, frame):
+        if self.recorder.stop_requested:
+            raise KeyboardInterrupt
+        self.recorder.stop_requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.saved = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            signal.signal(signal.SIGINT, self.saved)
+        return False
+
+
+# --- re-running a trace ---------------------------------------------------------
+
+def decisions_of(events) -> list[tuple[str, object]]:
+    """The scheduler decisions stored in a trace's schedule events, as ReplayScheduler takes them."""
+    kinds = {"hart-run": "quantum", "pick-hart": "hart", "disk-latency": "disk", "input": "input"}
+    out = []
+    for ev in events:
+        if ev.kind != Kind.SCHEDULE:
+            continue
+        word = name_of(DECISIONS, ev.fields["decision"])
+        kind = kinds.get(word)
+        if kind is None:
+            raise UserError(f"trace event {ev.number}: scheduler decision {word!r} cannot be replayed "
+                            f"by this rvtrace")
+        value = ev.fields["value"]
+        if kind == "input":
+            value = (value[0], bytes(value[1]))
+        out.append((kind, value))
+    return out
+
+
+def config_of(header) -> MachineConfig:
+    """The MachineConfig a trace header describes (unknown keys from newer writers ignored)."""
+    known = MachineConfig.__dataclass_fields__
+    return MachineConfig(**{k: v for k, v in header.config.items() if k in known})
+
+
+def rebuild(header, decisions, sink) -> tuple[Machine, Recorder]:
+    """A machine as a trace recorded it -- configuration, kernel and disk from `header` --
+    answering the scheduler from `decisions` (decisions_of(events)), its recorder writing to
+    `sink` (anything with .event(kind, icount, hart, pid, *payload), e.g. ListSink). Not run."""
+    kernel, disk = header.kernel_elf(), header.disk_image()
+    if kernel is None:
+        raise UserError("the trace does not embed its kernel, so it cannot be re-run")
+    return build(config_of(header), ReplayScheduler(decisions), kernel, disk, kernel_image(kernel), sink)
+
+
+def rerun(trace_path) -> list[Event]:
+    """Re-run the machine a trace recorded, over its recorded decisions; the events it produces.
+
+    Equal to the recorded events for every run that ended by itself (power-off,
+    --max-insns, shell-idle, guest fault). A run cut by Ctrl-C is re-run to the
+    recorded end's icount and given the recorded ending; a truncated trace
+    (killed recording) to its last event's icount, without an end. Around that
+    last instruction the two may differ (the recording stopped mid-turn).
+    """
+    with TraceReader(trace_path) as t:
+        header = t.header
+        recorded = list(t)
+    if not recorded:
+        raise UserError(f"{trace_path}: the trace holds no events to re-run")
+    end = recorded[-1]
+    how = name_of(ENDINGS, end.fields.get("how")) if end.kind == Kind.END else None
+    limit = None if how == "poweroff" else end.icount
+    if how == "max-insns" and header.metadata.get("max_insns"):
+        limit = header.metadata["max_insns"]
+    sink = ListSink()
+    machine, recorder = rebuild(header, decisions_of(recorded), sink)
+    ending, detail, result = _run(machine, recorder, limit)
+    recorder.finish(result)
+    if how is None:                         # truncated: no end to reproduce
+        sink.events = [ev for ev in sink.events if ev[1] <= end.icount]
+    else:
+        if how != "poweroff":
+            ending, detail = how, end.fields.get("detail") or ""
+        sink.close(ending, detail, icount=recorder.now())
+    raw = [fmt.unpack(fmt.pack(ev)) for ev in sink.events]       # stored form, as a reader sees it
+    return [Event(i, ev) for i, ev in enumerate(raw)]
