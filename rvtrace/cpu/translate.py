@@ -202,6 +202,8 @@ class _Emitter:
                         self.jump_target = (pc + insn.imm) & M64
             if "h." in sem.code:
                 self.lines.append("h._left = left")
+                if self.written:    # observers (on_xret, on_satp) must see current registers
+                    self.lines.append(self.writeback())
             self.lines.extend(lines)
             if "{rd}" in sem.code:
                 link = (pc + insn.length) & M64 if insn.name in ("jal", "jalr") and not self.symbolic else None

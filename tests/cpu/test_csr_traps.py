@@ -464,3 +464,15 @@ def test_sstatus_fast_path_matches_csr_op(name, start, value, priv, rd_zero, rs_
     if h.scause == 0 and h.mcause == 0:                       # no interrupt taken: all of it equal
         assert h.mstatus == model.mstatus
     assert h.x[5] == (0 if rd_zero else want_rd)
+
+
+def test_on_xret_sees_registers_written_earlier_in_the_same_block():
+    # xv6's trampoline loads a0 and executes sret in one block: an observer
+    # reading the return value at on_xret must see the loaded value.
+    words = [asm("addi", rd=10, rs1=0, imm=42), asm("mret")]
+    h = hart_with(words)
+    h.mepc = RAM_BASE
+    seen = []
+    h.on_xret = lambda hart, *a: seen.append(hart.x[10])
+    h.run(2)
+    assert seen == [42]
