@@ -31,10 +31,6 @@ class KernelIdentity:
         self.uartwrite = image.address_of("uartwrite")
         self.uartputc = None if self.uartwrite else image.address_of("uartputc")
         self.usable = self.context_offset is not None and self.swtch is not None
-        # Where a process's saved user registers are (p->trapframe->a0, ...): what it
-        # returns to user mode with.
-        self.trapframe = image.struct("trapframe")
-        self.trapframe_offset = proc.offset("trapframe") if proc else None
 
     def proc_of_context(self, addr: int) -> ProcInfo | None:
         """The process whose `struct proc.context` lives at addr; None for a cpu's context."""
@@ -42,18 +38,6 @@ class KernelIdentity:
         if rel < 0 or rel >= self.nproc * self.proc_size or rel % self.proc_size:
             return None
         return self.view.proc_at(self.procs + rel)
-
-    def user_reg(self, hart: int, name: str) -> int | None:
-        """User register `name` (a0, a1, ...) the running process returns to user mode with,
-        from its trapframe in memory."""
-        if self.trapframe is None or self.trapframe_offset is None:
-            return None
-        reg = self.trapframe.offset(name)
-        addr = self.view.current_proc_addr(hart)
-        if reg is None or not addr:
-            return None
-        tf = self.view._u(addr + self.trapframe_offset, 8)
-        return self.view._u(tf + reg, 8) if tf else None
 
 
 class AddressSpaceIdentity:

@@ -235,14 +235,10 @@ class Recorder:
                 self._first_image(hart, h, pid)
 
     def _syscall_exit(self, hart, h: int, pid: int, call: tuple, new_pc: int) -> None:
-        num, regs, args, satp_before = call
-        ret = _signed64(self._user_a0(hart, h))
+        num, regs, args, _ = call
+        ret = _signed64(hart.x[10])      # a0 as user mode sees it (exec: argc)
         now = self.now()
         out = self.out
-        if num == SYS_EXEC and self.kernel is None:
-            # No trapframe to read a0 from: a successful exec is one that comes back
-            # to user mode in a new address space.
-            ret = 0 if (hart.satp ^ satp_before) & SATP_PPN else -1
         if num == SYS_EXEC and ret != -1:
             ret = new_pc
             path, argv = args[0], args[1]
@@ -265,22 +261,10 @@ class Recorder:
         out.emit(Kind.SYSCALL_EXIT, now, h, pid, num, ret, data)
         self._tell("syscall-exit", pid, (num, ret))
 
-    def _user_a0(self, hart, h: int) -> int:
-        """a0 as user mode will see it. The cpu may call on_xret before a translated block has
-        written its registers back, so with kernel symbols we read the trapframe instead."""
-        if self.kernel is not None:
-            a0 = self.kernel.user_reg(h, "a0")
-            if a0 is not None:
-                return a0
-        return hart.x[10]
-
     def _first_image(self, hart, h: int, pid: int) -> None:
         """A process reaching user mode for the first time without fork or an exec call: the
         kernel exec'd it itself (xv6's first process, /init). Its argv is in a1 (a0 = argc)."""
-        argv = None
-        a1 = self.kernel.user_reg(h, "a1") if self.kernel is not None else None
-        if a1 is not None:
-            argv = read_argv(virtual_reader(self.read_phys, hart.satp), a1)
+        argv = read_argv(virtual_reader(self.read_phys, hart.satp), hart.x[11])
         name = self.names.get(pid) or (argv[0] if argv else "?")
         self.out.emit(Kind.EXEC, self.now(), h, pid, name, argv or [name])
 
