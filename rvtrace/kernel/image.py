@@ -25,6 +25,7 @@ from elftools.common.exceptions import ELFError, DWARFError
 from elftools.elf.elffile import ELFFile
 
 from rvtrace.errors import UserError
+from rvtrace.kernel.lines import LineTable
 
 ReadFn = Callable[[int, int], bytes]
 
@@ -80,7 +81,7 @@ class KernelImage:
         except (ELFError, struct.error) as exc:
             raise UserError(f"{self.name} is not a readable ELF file ({exc})") from None
         self._types: dict | None = None          # filled on first DWARF query
-        self._lines: list | None = None
+        self._lines: LineTable | None | bool = None   # False: no usable line programs
 
     # --- symbols -------------------------------------------------------------------
 
@@ -170,23 +171,19 @@ class KernelImage:
     # --- source lines -----------------------------------------------------------------
 
     def source_line(self, pc: int) -> tuple[str, int] | None:
-        """(source file, line) of the instruction at pc, from the DWARF line program."""
-        rows = self._line_rows()
-        i = bisect.bisect_right(rows, (pc, float("inf"))) - 1
-        if i < 0:
-            return None
-        _, end, file, line = rows[i]
-        return (file, line) if pc < end else None
+        """(source file, line) of the instruction at pc, from the DWARF line programs."""
+        table = self._line_table()
+        return table.lookup(pc) if table is not None else None
 
-    def _line_rows(self) -> list:
+    def _line_table(self) -> LineTable | None:
         if self._lines is None:
-            self._lines = []
+            self._lines = False                  # read once, even when it fails
             if self.has_dwarf:
                 try:
-                    self._lines = _read_lines(self.elf.get_dwarf_info())
+                    self._lines = LineTable(self.elf.get_dwarf_info(), self.function_at)
                 except (DWARFError, ELFError, KeyError, ValueError, IndexError, struct.error):
-                    self._lines = []
-        return self._lines
+                    pass
+        return self._lines or None
 
     # --- backtraces ---------------------------------------------------------------
 
@@ -317,46 +314,3 @@ def _attr(die, name):
         return None
     v = a.value
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
-
-
-def _read_lines(dwarf) -> list[tuple[int, int, str, int]]:
-    """Sorted rows (address, end address, file, line) from every CU's line program."""
-    rows = []
-    for cu in dwarf.iter_CUs():
-        prog = dwarf.line_program_for_CU(cu)
-        if prog is None:
-            continue
-        version = prog.header["version"]
-        files = prog.header["file_entry"]
-        dirs = [d.decode("utf-8", "replace") if isinstance(d, bytes) else d
-                for d in prog.header["include_directory"]]
-        comp_dir = _attr(cu.get_top_DIE(), "DW_AT_comp_dir") or ""
-        prev = None
-        for entry in prog.get_entries():
-            state = entry.state
-            if state is None:
-                continue
-            if prev is not None and state.address > prev.address:
-                rows.append((prev.address, state.address, _file_name(prev.file, files, dirs, comp_dir, version),
-                             prev.line))
-            prev = None if state.end_sequence else state
-    rows.sort()
-    return rows
-
-
-def _file_name(index: int, files, dirs, comp_dir: str, version: int) -> str:
-    # DWARF 5 numbers files and directories from 0; earlier versions from 1,
-    # with directory 0 meaning the compilation directory.
-    i = index if version >= 5 else index - 1
-    if not 0 <= i < len(files):
-        return "?"
-    entry = files[i]
-    name = entry.name.decode("utf-8", "replace") if isinstance(entry.name, bytes) else entry.name
-    d = entry.dir_index
-    if version >= 5:
-        directory = dirs[d] if 0 <= d < len(dirs) else ""
-    else:
-        directory = comp_dir if d == 0 else (dirs[d - 1] if d - 1 < len(dirs) else "")
-    if directory and not directory.startswith("/") and comp_dir:
-        directory = f"{comp_dir}/{directory}"
-    return name if name.startswith("/") or not directory else f"{directory}/{name}"

@@ -1,0 +1,146 @@
+"""Breakpoint commands: break, tbreak, delete, disable, enable, condition, watch, rwatch,
+info breakpoints."""
+
+from __future__ import annotations
+
+from rvtrace.debugger import expr
+from rvtrace.debugger.breakpoints import parse_spec
+from rvtrace.debugger.commands import INFO, command
+from rvtrace.debugger.eventtext import ALL_FIELDS, fields_for_kinds
+from rvtrace.errors import UserError
+
+BREAK_DETAILS = """
+Event breakpoints (found in the event index: instant):
+  break exec [PROGRAM]          a process replaced its image (argv shown)
+  break fork | break exit       process lifecycle
+  break syscall [NAME...]       entry to any (or the named) system call
+  break NAME                    entry to system call NAME: break write, break wait, ...
+  break pagefault [store|load|exec|cow]
+  break switch [to PID|from PID]
+  break interrupt [timer|disk|uart|software|external]
+  break output "TEXT"           when the console has just printed TEXT
+  break disk [read|write]       a disk request
+  break console                 every console byte
+Instruction breakpoints (found by re-executing the machine):
+  break *ADDR                   a hart is about to execute ADDR (kernel or user)
+  break FUNC                    ... the first instruction of kernel function FUNC
+Conditions: append `if COND`, e.g. `break write if pid == 3 and fd == 1`.
+  COND uses ==, !=, <, >, <=, >=, and, or, not, parentheses, numbers and "strings" over
+  the event's fields: pid, name, hart, icount, event, kind, and the payload (syscall
+  arguments by name -- fd, n, buf, path, argv -- or arg0..arg5; ret; va, cause;
+  from, to, reason; irq, device; child, status; data).
+"""
+
+
+@command("break", "b", "br", "catch", usage="break SPEC [if COND]", group="breakpoints",
+         summary="stop at an event (exec, write, pagefault, ...) or an instruction (*ADDR, FUNC)",
+         details=BREAK_DETAILS, completes=("break",))
+def cmd_break(session, arg):
+    _add(session, arg, temporary=False)
+
+
+@command("tbreak", "tb", usage="tbreak SPEC [if COND]", group="breakpoints",
+         summary="like break, deleted after it first stops", details="See `help break`.",
+         completes=("break",))
+def cmd_tbreak(session, arg):
+    _add(session, arg, temporary=True)
+
+
+def _add(session, arg, temporary):
+    bp = parse_spec(arg, session.resolve_symbol, temporary)
+    session.add_breakpoint(bp)
+    kind = "Temporary breakpoint" if temporary else ("Breakpoint" if bp.is_pc else "Catchpoint")
+    where = f" at {session.describe_address(bp.pcs[0])}" if bp.is_pc else f" ({bp.what})"
+    cond = f" if {bp.condition}" if bp.condition else ""
+    note = ""
+    if bp.output_text is not None and not bp.events:
+        note = " -- the console never prints that text in this trace"
+    session.printer.line(f"{kind} {bp.number}{where}{cond}{note}")
+
+
+def _numbers(arg: str) -> list[int] | None:
+    if not arg.strip():
+        return None
+    out = []
+    for word in arg.replace(",", " ").split():
+        if "-" in word.strip("-"):
+            lo, hi = word.split("-", 1)
+            out.extend(range(_num(lo), _num(hi) + 1))
+        else:
+            out.append(_num(word))
+    return out
+
+
+def _num(word: str) -> int:
+    try:
+        return int(word.lstrip("#$"))
+    except ValueError:
+        raise UserError(f"expected breakpoint numbers, got {word!r}") from None
+
+
+@command("delete", "d", usage="delete [N...]", group="breakpoints",
+         summary="delete breakpoints N... (all of them without N)")
+def cmd_delete(session, arg):
+    session.breakpoints.delete(_numbers(arg))
+
+
+@command("disable", "dis", usage="disable [N...]", group="breakpoints",
+         summary="disable breakpoints N... (all without N)")
+def cmd_disable(session, arg):
+    session.breakpoints.set_enabled(_numbers(arg), False)
+
+
+@command("enable", "en", usage="enable [N...]", group="breakpoints",
+         summary="enable breakpoints N... (all without N)")
+def cmd_enable(session, arg):
+    session.breakpoints.set_enabled(_numbers(arg), True)
+
+
+@command("condition", usage="condition N [COND]", group="breakpoints",
+         summary="set (or, without COND, remove) the condition of breakpoint N")
+def cmd_condition(session, arg):
+    parts = arg.split(None, 1)
+    if not parts:
+        raise UserError("condition N [COND]: which breakpoint?")
+    bp = session.breakpoints.get(_num(parts[0]))
+    if len(parts) == 1:
+        bp.condition = None
+        session.printer.line(f"Breakpoint {bp.number} now unconditional.")
+        return
+    known = ALL_FIELDS if bp.is_pc or not bp.kinds else fields_for_kinds(bp.kinds)
+    bp.condition = expr.parse(parts[1], known)
+
+
+@command("watch", usage="watch ADDR [LEN]", group="breakpoints",
+         summary="stop where memory at ADDR is written (continue and reverse-continue)",
+         details="ADDR is a number, a kernel symbol, or phys:ADDR; LEN bytes (default 8).\n"
+                 "Virtual addresses are read in the current process's address space.")
+def cmd_watch(session, arg):
+    session.add_watchpoint(arg, "write")
+
+
+@command("rwatch", usage="rwatch ADDR [LEN]", group="breakpoints",
+         summary="stop where memory at ADDR is read (continue and reverse-continue)")
+def cmd_rwatch(session, arg):
+    session.add_watchpoint(arg, "read")
+
+
+@command("breakpoints", "break", "b", usage="info breakpoints", table=INFO,
+         summary="list breakpoints and watchpoints: number, kind, enabled, what, condition, hits")
+def cmd_info_breakpoints(session, arg):
+    p = session.printer
+    items = list(session.breakpoints.items.values())
+    if not items:
+        p.line("No breakpoints or watchpoints.")
+        return
+    p.line([("class:heading", f"{'Num':<7} {'Type':<16} {'Disp':<4} {'Enb':<3} What")])
+    for bp in items:
+        what = bp.what
+        if bp.is_pc:
+            what = f"{bp.what} at {session.describe_address(bp.pcs[0])}"
+        disp = "del" if bp.temporary else "keep"
+        p.line(f"{bp.number:<7} {bp.kind_label:<16} {disp:<4} {'y' if bp.enabled else 'n':<3} {what}")
+        if bp.condition is not None:
+            p.line(f"\tstop only if {bp.condition}")
+        if bp.hits:
+            p.line(f"\tbreakpoint already hit {bp.hits} time{'s' if bp.hits != 1 else ''}")

@@ -1,0 +1,245 @@
+"""Moving through time: continue, reverse-continue, step, reverse-step, stepi, reverse-stepi,
+next, reverse-next, finish, goto, start, end, when.
+
+Event moves (continue to an event breakpoint, step, goto N) walk the event
+index. Instruction moves (stepi, next, finish, goto @N, pc breakpoints and
+watchpoints) ask the replay engine to re-execute.
+"""
+
+from __future__ import annotations
+
+from rvtrace.debugger.commands import command
+from rvtrace.errors import UserError
+
+
+def _count(arg: str, what: str = "a count") -> int:
+    arg = arg.strip()
+    if not arg:
+        return 1
+    try:
+        n = int(arg, 0)
+    except ValueError:
+        raise UserError(f"expected {what}, got {arg!r}") from None
+    if n < 1:
+        raise UserError(f"expected a positive count, got {n}")
+    return n
+
+
+# --- continue --------------------------------------------------------------------------
+
+@command("continue", "c", "cont", "fg", usage="continue [N]", group="moving",
+         summary="run forwards to the next breakpoint (the N-th one with N)",
+         details="Stops at the first enabled breakpoint or watchpoint after the current point; "
+                 "without any, runs to the end of the trace.")
+def cmd_continue(session, arg):
+    n = _count(arg)
+    for i in range(n):
+        if not _run(session, forward=True, quiet=i < n - 1):
+            break
+
+
+@command("reverse-continue", "rc", usage="reverse-continue [N]", group="moving",
+         summary="run backwards to the previous breakpoint",
+         details="Stops at the last enabled breakpoint or watchpoint before the current point; "
+                 "without any, goes back to the first event.")
+def cmd_reverse_continue(session, arg):
+    n = _count(arg)
+    for i in range(n):
+        if not _run(session, forward=False, quiet=i < n - 1):
+            break
+
+
+def _run(session, forward: bool, quiet: bool = False) -> bool:
+    """One continue; False when it ran into an end of the trace. `quiet`: a stop on the way
+    to the N-th breakpoint of `continue N` (counted, not shown)."""
+    n = len(session.trace)
+    if n == 0:
+        raise UserError("the trace holds no events")
+    at_end = session.event_number >= n - 1 and session.at_event
+    at_start = session.event_number <= 0 and (session.at_event or session.event_number < 0)
+    if forward and at_end:
+        raise UserError(f"already at the end of the trace (event {n - 1}); nothing to continue to. "
+                        "Try `reverse-continue` or `start`")
+    if not forward and at_start:
+        raise UserError("already at the start of the trace (event 0); nothing before it. "
+                        "Try `continue` or `end`")
+    table = session.breakpoints
+    found = None
+    if table.event_breakpoints():
+        match = session.event_filter()
+        if forward:
+            found = session.cursor.find_next(session.event_number + 1, match)
+        else:
+            start = session.event_number - 1 if session.at_event else session.event_number
+            found = session.cursor.find_prev(start, match)
+    stop = None
+    if table.pc_breakpoints() or table.watchpoints():
+        bound = found.icount if found is not None else None
+        stop = session.machine.search(forward, bound)     # an instruction-level stop before `found`
+    if stop is not None:
+        session.set_icount(stop.icount, stop.hart)
+        _hit(session, stop.breakpoint, stop.why, quiet)
+        return True
+    if found is not None:
+        session.set_event(found.number)
+        _hit(session, table.hit_by(found, session.fields_of), None, quiet)
+        return True
+    if forward:
+        session.set_event(n - 1)
+        session.report_position(why="No more breakpoints ahead: at the end of the trace.")
+    else:
+        session.set_event(0)
+        session.report_position(why="No more breakpoints behind: at the first event of the trace.")
+    return False
+
+
+def _hit(session, bp, why=None, quiet=False):
+    if bp is not None:
+        bp.hits += 1
+    if not quiet:
+        session.report_position(bp, why)
+    if bp is not None and bp.temporary:
+        session.breakpoints.delete([bp.number])
+
+
+# --- one event -------------------------------------------------------------------------------
+
+@command("step", "s", usage="step [N]", group="moving",
+         summary="go to the next event (N events on)")
+def cmd_step(session, arg):
+    n = _count(arg)
+    target = session.event_number + n
+    last = len(session.trace) - 1
+    if session.event_number >= last and session.at_event:
+        raise UserError(f"already at the last event ({last}); nothing after it. Try `reverse-step`")
+    session.set_event(min(target, last))
+    session.report_position()
+
+
+@command("reverse-step", "rs", usage="reverse-step [N]", group="moving",
+         summary="go to the previous event (N events back)")
+def cmd_reverse_step(session, arg):
+    n = _count(arg)
+    if session.event_number < 0 or (session.event_number == 0 and session.at_event):
+        raise UserError("already at the first event (0); nothing before it. Try `step`")
+    # Between events, the event at or before the position is the first one back.
+    target = session.event_number - n + (0 if session.at_event else 1)
+    session.set_event(max(target, 0))
+    session.report_position()
+
+
+# --- instructions ----------------------------------------------------------------------------
+
+@command("stepi", "si", usage="stepi [N]", group="moving",
+         summary="execute N instructions (default 1) of the current hart",
+         details="Other harts run in between as the recorded schedule says.")
+def cmd_stepi(session, arg):
+    session.machine.stepi(_count(arg), forward=True)
+    session.report_position()
+
+
+@command("reverse-stepi", "rsi", usage="reverse-stepi [N]", group="moving",
+         summary="go back N instructions (default 1) of the current hart")
+def cmd_reverse_stepi(session, arg):
+    session.machine.stepi(_count(arg), forward=False)
+    session.report_position()
+
+
+@command("next", "n", usage="next [N]", group="moving",
+         summary="execute the next instruction of the current hart, stepping over calls")
+def cmd_next(session, arg):
+    for _ in range(_count(arg)):
+        session.machine.next(forward=True)
+    session.report_position()
+
+
+@command("reverse-next", "rn", usage="reverse-next [N]", group="moving",
+         summary="go back one instruction of the current hart, stepping over calls")
+def cmd_reverse_next(session, arg):
+    for _ in range(_count(arg)):
+        session.machine.next(forward=False)
+    session.report_position()
+
+
+@command("reverse-finish", usage="reverse-finish", group="moving",
+         summary="go back to where the current function was called (the call instruction)")
+def cmd_reverse_finish(session, arg):
+    session.machine.reverse_finish()
+    session.report_position()
+
+
+@command("finish", "fin", usage="finish", group="moving",
+         summary="run until the current function returns")
+def cmd_finish(session, arg):
+    m = session.machine
+    frame = session.describe_address(m.pc())
+    session.printer.line(f"Run till exit from {frame}")
+    m.finish()
+    session.report_position()
+    a0 = m.register_value("a0")
+    a0 = a0 - (1 << 64) if a0 >> 63 else a0             # the value a C function returns, signed
+    session.printer.line(f"Returned to {session.describe_address(m.pc())}; a0 = {a0}")
+
+
+# --- jumps -------------------------------------------------------------------------------------
+
+@command("goto", "run", usage="goto EVENT | goto @ICOUNT", group="moving",
+         summary="jump to event EVENT, or to instruction count ICOUNT (`@`)",
+         details="Negative EVENT counts from the end (goto -1: the last event).")
+def cmd_goto(session, arg):
+    arg = arg.strip().lstrip("#")
+    if not arg:
+        raise UserError("goto where? `goto 212` (an event) or `goto @324778` (an instruction count)")
+    if arg.startswith("@"):
+        try:
+            icount = int(arg[1:].replace("_", "").replace(",", ""), 0)
+        except ValueError:
+            raise UserError(f"bad instruction count {arg[1:]!r}: write e.g. `goto @324778`") from None
+        session.machine.goto_icount(icount)
+    else:
+        try:
+            number = int(arg, 0)
+        except ValueError:
+            raise UserError(f"bad event number {arg!r}: write e.g. `goto 212` or `goto @324778`") from None
+        session.set_event(number)
+    session.report_position()
+
+
+@command("start", usage="start", group="moving", summary="go to the first event of the trace")
+def cmd_start(session, arg):
+    session.set_event(0)
+    session.report_position()
+
+
+@command("end", usage="end", group="moving", summary="go to the last event of the trace")
+def cmd_end(session, arg):
+    session.set_event(-1)
+    session.report_position()
+
+
+@command("hart", "thread", usage="hart [N]", group="moving",
+         summary="show the hart that stepi and info registers apply to, or switch to hart N")
+def cmd_hart(session, arg):
+    harts = int(session.trace.header.config.get("harts", 1) or 1)
+    if arg.strip():
+        try:
+            n = int(arg.strip())
+        except ValueError:
+            raise UserError(f"hart N: {arg.strip()!r} is not a hart number") from None
+        if not 0 <= n < harts:
+            raise UserError(f"there is no hart {n}: this machine has harts 0 to {harts - 1}")
+        session.engine.hart = n
+    session.printer.line(f"Hart {session.hart} (of {harts}); stepi, next, finish and info registers "
+                         "apply to it")
+
+
+@command("when", usage="when", group="moving",
+         summary="where we are in time: event number and instruction count (rr's `when`)")
+def cmd_when(session, arg):
+    n = len(session.trace)
+    ev = session.event
+    if ev is None:
+        session.printer.line(f"Before event 0 of {n}; icount {session.icount}")
+        return
+    where = "at" if session.at_event else "after"
+    session.printer.line(f"Current event: {session.event_number} of {n} ({where} it); icount {session.icount}")

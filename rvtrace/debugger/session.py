@@ -1,0 +1,323 @@
+"""DebugSession: one replay being debugged -- position, breakpoints, and running commands.
+
+The session is what every command function receives. It holds
+- the replay engine (rvtrace.replay), which owns the trace, the event cursor
+  and the re-executed machine;
+- the position: the current event number and instruction count (after
+  `stepi` the icount lies between events; `event_number` is then the last
+  event at or before it);
+- the breakpoint table, the facts gathered from the events (process names,
+  console text), the printer, and the kernel/user symbol lookups.
+
+`run_line(text)` runs one command line and reports a UserError as one
+message, so a bad command never ends the session; `failed` remembers that one
+did (batch mode's exit code).
+"""
+
+from __future__ import annotations
+
+from rvtrace.debugger import commands
+from rvtrace.debugger.breakpoints import Breakpoint, BreakpointTable
+from rvtrace.debugger.eventtext import condition_fields, event_fragments, pid_style, process_label
+from rvtrace.debugger.facts import TraceFacts
+from rvtrace.debugger.printer import Printer
+from rvtrace.errors import UserError
+from rvtrace.trace.events import Event, Kind
+
+# Import the command modules so that they register themselves.
+from rvtrace.debugger import cmd_breakpoints, cmd_events, cmd_moves, cmd_state, cmd_code, cmd_misc  # noqa: F401,E402
+
+
+# Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
+TRAMPOLINE = (1 << 38) - 4096
+
+
+class QuitRequested(Exception):
+    """`quit`: leave the debugger (batch mode stops running commands too)."""
+
+
+class DebugSession:
+    def __init__(self, engine, printer: Printer | None = None):
+        self.engine = engine                   # a rvtrace.replay.ReplaySession: owns the position
+        self.trace = engine.trace
+        self.cursor = engine.cursor
+        self.printer = printer or Printer()
+        self.breakpoints = BreakpointTable()
+        self.facts = TraceFacts(self.trace)
+        self.failed = False
+        self._machine = None
+        self._kernel = None
+        self.last_x_format = None              # `x` remembers its format and where it ended
+        self.last_x_end = None
+        self.last_list = None                  # (icount, file, last line shown) for `list` again
+        self.values_printed = 0                # print's $N, as in gdb
+
+    def close(self) -> None:
+        self.facts.close()
+        self.engine.close()
+
+    # --- running commands ------------------------------------------------------------------
+
+    def run_line(self, line: str) -> bool:
+        """Run one command line; False (and a printed message) when it failed."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        try:
+            cmd, arg = commands.resolve(line)
+            cmd.func(self, arg)
+            return True
+        except QuitRequested:
+            raise
+        except UserError as exc:
+            self.failed = True
+            self.printer.error(str(exc))
+            return False
+        except KeyboardInterrupt:
+            # A re-execution cut anywhere leaves the machine half-way through a turn: make the
+            # engine restore a checkpoint before it is used again.
+            engine = getattr(self.engine, "_engine", None)
+            if engine is not None:
+                engine.dirty = True
+            self.failed = True
+            self.printer.error("interrupted; the position is unchanged")
+            return False
+        except Exception as exc:      # a bug: say so in one line, keep the session alive
+            self.failed = True
+            self.printer.error(f"internal error in rvtrace ({type(exc).__name__}: {exc}); "
+                               "the session goes on -- please report this")
+            return False
+
+    # --- the position ----------------------------------------------------------------------
+
+    @property
+    def event_number(self) -> int:
+        """The event the position stands on, or the last one before it (-1: before the first)."""
+        return self.cursor.number
+
+    @property
+    def icount(self) -> int:
+        return self.engine.icount
+
+    @property
+    def hart(self) -> int:
+        """The hart instruction moves and register views apply to."""
+        return self.engine.hart
+
+    @property
+    def event(self) -> Event | None:
+        return self.trace.event(self.event_number) if self.event_number >= 0 else None
+
+    def current_event_or_error(self) -> Event:
+        ev = self.event
+        if ev is None:
+            raise UserError("not at an event yet (before the first one): try `step` or `start`")
+        return ev
+
+    @property
+    def at_event(self) -> bool:
+        """True when the position is exactly an event's moment (not between events after stepi)."""
+        ev = self.event
+        return ev is not None and ev.icount == self.icount
+
+    def set_event(self, number: int) -> Event:
+        return self.engine.goto_event(number)
+
+    def set_icount(self, icount: int, hart: int | None = None) -> None:
+        """The position is now instruction `icount` (between events or on one), looking at `hart`."""
+        self.engine.goto_icount(icount)
+        if hart is not None:
+            self.engine.hart = hart
+
+    @property
+    def machine(self):
+        """The MachineView: registers, memory, processes at the current position."""
+        if self._machine is None:
+            from rvtrace.debugger.machine import MachineView
+            self._machine = MachineView(self)
+        return self._machine
+
+    def next_x_address(self) -> str:
+        if self.last_x_end is None:
+            raise UserError("x/FMT ADDR: which address? e.g. x/8gx $sp")
+        return str(self.last_x_end)
+
+    # --- events ------------------------------------------------------------------------------
+
+    def name_at(self, pid: int, number: int) -> str | None:
+        """For display: None while a background scan has not reached `number` yet."""
+        return self.facts.name_at(pid, number) if pid else None
+
+    def fields_of(self, ev: Event) -> dict:
+        name = self.facts.name_at(ev.pid, ev.number, wait=True) if ev.pid else None
+        return condition_fields(ev, name)
+
+    def show_event(self, ev: Event, marker: bool = False, prefix: str = "") -> None:
+        frags = event_fragments(ev, self.name_at(ev.pid, ev.number), self.symbolize)
+        lead = "=> " if marker else "   "
+        self.printer.line([("class:current" if marker else "", lead + prefix)] + frags)
+
+    def iter_matching(self, match):
+        """Every event of the trace that `match` accepts, in order (kind pre-filter when it has one)."""
+        n = -1
+        while True:
+            ev = self.cursor.find_next(n + 1, match)
+            if ev is None:
+                return
+            yield ev
+            n = ev.number
+
+    def matching_syscall_half(self, ev: Event) -> Event | None:
+        """For a syscall enter its exit (and the reverse), on the same hart and process."""
+        if ev.kind not in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
+            return None
+        want = Kind.SYSCALL_EXIT if ev.kind == Kind.SYSCALL_ENTER else Kind.SYSCALL_ENTER
+
+        def other(e):
+            return e.pid == ev.pid and e.fields.get("num") == ev.fields.get("num")
+        other.kinds = frozenset({want})
+        if want == Kind.SYSCALL_EXIT:
+            return self.cursor.find_next(ev.number + 1, other)
+        return self.cursor.find_prev(ev.number - 1, other)
+
+    def current_syscall(self) -> str | None:
+        """The system call the current event's process is inside, if any (for the toolbar)."""
+        ev = self.event
+        if ev is None or not ev.pid:
+            return None
+        if ev.kind == Kind.SYSCALL_ENTER:
+            return self._syscall_name(ev)
+        pid = ev.pid
+
+        def mine(e):
+            return e.pid == pid
+        mine.kinds = frozenset({Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT})
+        prev = self.cursor.find_prev(ev.number - 1 if ev.kind == Kind.SYSCALL_EXIT else ev.number, mine)
+        if prev is not None and prev.kind == Kind.SYSCALL_ENTER:
+            return self._syscall_name(prev)
+        return None
+
+    @staticmethod
+    def _syscall_name(ev: Event) -> str:
+        from rvtrace.kernel.syscalls import syscall_name
+        num = ev.fields.get("num")
+        return syscall_name(num) if isinstance(num, int) else "?"
+
+    # --- breakpoints ---------------------------------------------------------------------------
+
+    def add_breakpoint(self, bp: Breakpoint) -> Breakpoint:
+        self.resolve_output_breakpoint(bp)
+        return self.breakpoints.add(bp)
+
+    def add_watchpoint(self, arg: str, access: str) -> Breakpoint:
+        """`watch ADDR [LEN]`: watch the physical bytes ADDR maps to now (virtual: this process's)."""
+        from rvtrace.debugger.addresses import parse_address
+        from rvtrace.debugger.breakpoints import Watch
+        words = arg.split()
+        if not words:
+            raise UserError(f"{'rwatch' if access == 'read' else 'watch'} ADDR [LEN]: which address?")
+        length = 8
+        if len(words) > 1:
+            try:
+                length = int(words[-1], 0)
+                words = words[:-1]
+            except ValueError:
+                length = 8
+        if not 1 <= length <= 4096:
+            raise UserError(f"watch length {length} out of range 1..4096")
+        addr = parse_address(self, " ".join(words))
+        paddr, pid = self.machine.physical_of(addr)
+        w = Watch(paddr, length, access, True, pid)
+        what = " ".join(words) + (f" ({length} bytes)" if length != 8 else "")
+        bp = self.breakpoints.add(Breakpoint(what, kinds=frozenset(), watch=w))
+        kind = "Hardware watchpoint" if access == "write" else "Hardware read watchpoint"
+        where = "" if addr.physical else f" (physical {paddr:#x})"
+        self.printer.line(f"{kind} {bp.number}: {what}{where}")
+        return bp
+
+    def resolve_output_breakpoint(self, bp: Breakpoint) -> None:
+        if bp.output_text is not None:
+            bp.events = frozenset(self.facts.output_hits(bp.output_text))
+
+    def event_filter(self):
+        """A filter for the cursor: events that hit an enabled event breakpoint."""
+        table = self.breakpoints
+
+        def hit(ev):
+            return table.hit_by(ev, self.fields_of) is not None
+        hit.kinds = table.watched_kinds()
+        return hit
+
+    # --- the describing of the position ------------------------------------------------------------
+
+    def position_fragments(self) -> list[tuple[str, str]]:
+        """`event 212 of 427  icount 324778  hart 0  pid 2 echo  in exec` (the toolbar)."""
+        n = len(self.trace)
+        ev = self.event
+        frags = [("", f" event {self.event_number} of {n}" if ev else f" before event 0 of {n}"),
+                 ("", f" | icount {self.icount}")]
+        if ev is not None:
+            if not self.at_event:
+                frags.append(("", " (between events)"))
+            frags.append(("", f" | hart {ev.hart} | "))
+            name = self.name_at(ev.pid, ev.number)
+            frags.append((pid_style(ev.pid), process_label(ev.pid, name)))
+            call = self.current_syscall()
+            if call:
+                frags.append(("", f" | in {call}()"))
+        return frags
+
+    def report_position(self, bp: Breakpoint | None = None, why: str | None = None) -> None:
+        """What gdb prints when it stops: which breakpoint, then the event line."""
+        if bp is not None:
+            kind = "Temporary breakpoint" if bp.temporary else (
+                "Breakpoint" if bp.is_pc else "Watchpoint" if bp.is_watch else "Catchpoint")
+            self.printer.line([("class:stop", f"{kind} {bp.number} ({bp.what})")])
+        if why:
+            self.printer.line([("class:stop", why)])
+        ev = self.event
+        if ev is None:
+            self.printer.line(f"At the start of the run, icount {self.icount}, before event 0.")
+        elif self.at_event:
+            self.show_event(ev, marker=True)
+        else:
+            self.show_instruction_position()
+
+    # --- symbols and addresses --------------------------------------------------------------------
+
+    @property
+    def kernel(self):
+        """The KernelImage of the recorded kernel (None when the trace has none)."""
+        if self._kernel is None:
+            self._kernel = self.engine.image or False
+        return self._kernel or None
+
+    def symbolize(self, pc: int) -> str | None:
+        k = self.kernel
+        if k is not None and TRAMPOLINE <= pc < TRAMPOLINE + 4096 and k.address_of("trampoline"):
+            pc = pc - TRAMPOLINE + k.address_of("trampoline")     # xv6 maps its trampoline page high
+        f = k.function_at(pc) if k else None
+        return (f"{f[0]}+{f[1]:#x}" if f[1] else f[0]) if f else None
+
+    def resolve_symbol(self, name: str) -> int | None:
+        k = self.kernel
+        addr = k.address_of(name) if k else None
+        if addr is None and self.event is not None:
+            img = self.engine.programs.image_of(self.event.pid, self.icount)
+            addr = img[1].address_of(name) if img else None
+        return addr
+
+    def describe_address(self, addr: int) -> str:
+        name = self.symbolize(addr)
+        if name is None and addr < TRAMPOLINE:
+            try:
+                name = self.machine.user_symbolize(addr)
+            except UserError:        # no machine state: kernel names only
+                name = None
+        return f"{addr:#x} <{name}>" if name else f"{addr:#x}"
+
+    # --- the machine --------------------------------------------------------------------------------
+
+    def show_instruction_position(self) -> None:
+        from rvtrace.debugger.cmd_code import show_current_instruction
+        show_current_instruction(self)

@@ -1,0 +1,291 @@
+"""`print`: registers, numbers and kernel variables typed by the kernel's DWARF.
+
+    print $pc            print/x $a0          print ticks
+    print proc[1].name   print cpus[0].proc->pid (pointers are followed)   print &proc
+
+A kernel variable is found by name among the DWARF's global variables; its
+address comes from the symbol table. Types are followed through typedefs and
+qualifiers: integers (signed or not), chars, enums, pointers, arrays (a char
+array prints as a string) and structs (member by member, one level). No
+arithmetic, no function calls: this reads, it never evaluates C.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rvtrace.debugger import xformat
+from rvtrace.debugger.addresses import Address
+from rvtrace.errors import UserError
+
+_PATH = re.compile(r"\s*(\.|->)\s*([A-Za-z_]\w*)|\s*\[\s*(-?\w+)\s*\]")
+MAX_ARRAY_SHOWN = 16
+MAX_STRUCT_DEPTH = 1
+
+
+@dataclass
+class CType:
+    kind: str                  # int uint char bool enum pointer array struct void other
+    size: int
+    name: str
+    target: "CType | None" = None           # pointer / array element
+    count: int = 0                          # array length
+    members: list | None = None             # struct: [(name, offset, CType)]
+    enumerators: dict | None = None
+
+
+class Value:
+    def __init__(self, text_by_fmt, default: str):
+        self._by_fmt = text_by_fmt
+        self._default = default
+
+    def format(self, fmt: str) -> str:
+        return self._by_fmt(fmt) if fmt else self._default
+
+
+def value_of(session, text: str) -> Value:
+    text = text.strip()
+    if text.startswith("$"):
+        v = session.machine.register_value(text[1:])
+        name = text[1:].lower()
+        pretty = session.describe_address(v) if name in ("pc", "ra", "sepc", "mepc", "stvec") else \
+            str(v - (1 << 64) if v >> 63 else v)
+        return _number(v, pretty, 8)
+    try:
+        v = int(text, 0)
+        return _number(v, str(v), 8)
+    except ValueError:
+        pass
+    return _variable(session, text)
+
+
+def _number(v: int, default: str, size: int) -> Value:
+    return Value(lambda fmt: _fmt_number(v, fmt, size), default)
+
+
+def _fmt_number(v: int, fmt: str, size: int) -> str:
+    f = xformat.parse_format(fmt.lstrip("/"), xformat.Format(1, "x", size))
+    if f.letter in ("s", "i"):
+        raise UserError(f"print/{fmt}: use x/{fmt} to examine memory")
+    if f.letter == "x":
+        return hex(v & ((1 << size * 8) - 1))
+    return xformat.format_unit(v, f)
+
+
+# --- kernel variables -------------------------------------------------------------
+
+def _variable(session, text: str) -> Value:
+    take_address = text.startswith("&")
+    text = text.lstrip("&").strip()
+    m = re.match(r"[A-Za-z_]\w*", text)
+    if not m:
+        raise UserError(f"cannot print {text!r}: give a register ($pc), a number or a kernel variable")
+    name, rest = m.group(0), text[m.end():]
+    image = session.kernel
+    if image is None:
+        raise UserError("this trace has no kernel symbols")
+    addr = image.address_of(name)
+    if addr is None:
+        raise UserError(f"no symbol {name!r} in the kernel")
+    ctype = _types(image).get(name)
+    if ctype is None:
+        size = image.size_of_symbol(name) or 8
+        ctype = CType("uint" if size in (1, 2, 4, 8) else "other", size, f"<{size} bytes>")
+    addr, ctype = _walk_path(session, addr, ctype, rest, text)
+    if take_address:
+        return _number(addr, f"({ctype.name} *) {session.describe_address(addr)}", 8)
+    return _render(session, addr, ctype)
+
+
+def _walk_path(session, addr: int, ctype: CType, rest: str, text: str):
+    pos = 0
+    while pos < len(rest.rstrip()):
+        m = _PATH.match(rest, pos)
+        if not m:
+            raise UserError(f"cannot read {text!r} after {rest[:pos]!r}: use .member, ->member or [index]")
+        pos = m.end()
+        if m.group(3) is not None:                       # [index]
+            try:
+                i = int(m.group(3), 0)
+            except ValueError:
+                raise UserError(f"index {m.group(3)!r} is not a number") from None
+            if ctype.kind == "pointer" and ctype.target is not None:
+                addr, ctype = _load_pointer(session, addr), ctype.target
+                addr += i * ctype.size
+                continue
+            if ctype.kind != "array" or ctype.target is None:
+                raise UserError(f"{text}: not an array")
+            if not 0 <= i < max(ctype.count, 1) and ctype.count:
+                raise UserError(f"{text}: index {i} outside 0..{ctype.count - 1}")
+            addr, ctype = addr + i * ctype.target.size, ctype.target
+            continue
+        if m.group(1) == "->":
+            if ctype.kind != "pointer" or ctype.target is None:
+                raise UserError(f"{text}: -> needs a pointer")
+            addr, ctype = _load_pointer(session, addr), ctype.target
+        if ctype.kind != "struct":
+            raise UserError(f"{text}: .{m.group(2)} needs a struct")
+        member = next((mm for mm in ctype.members or [] if mm[0] == m.group(2)), None)
+        if member is None:
+            names = ", ".join(mm[0] for mm in ctype.members or [])
+            raise UserError(f"{text}: {ctype.name} has no member {m.group(2)!r} (members: {names})")
+        addr, ctype = addr + member[1], member[2]
+    return addr, ctype
+
+
+def _load_pointer(session, addr: int) -> int:
+    v = int.from_bytes(session.machine.read(Address(addr), 8), "little")
+    if v == 0:
+        raise UserError("the pointer is NULL")
+    return v
+
+
+def _render(session, addr: int, ctype: CType, depth: int = 0) -> Value:
+    data = session.machine.read(Address(addr), max(ctype.size, 1)) if ctype.size else b""
+    return Value(lambda fmt: _text(session, addr, ctype, data, fmt, depth),
+                 _text(session, addr, ctype, data, "", depth))
+
+
+def _text(session, addr, ctype: CType, data: bytes, fmt: str, depth: int) -> str:
+    k = ctype.kind
+    if k in ("int", "uint", "char", "bool", "enum", "pointer", "other") and ctype.size in (1, 2, 4, 8):
+        v = int.from_bytes(data[:ctype.size], "little")
+        if fmt:
+            return _fmt_number(v, fmt, ctype.size)
+        if k == "int":
+            bits = ctype.size * 8
+            return str(v - (1 << bits) if v >> (bits - 1) else v)
+        if k == "char":
+            return f"{v} {chr(v)!r}" if 32 <= v < 127 else str(v)
+        if k == "bool":
+            return "true" if v else "false"
+        if k == "enum":
+            return (ctype.enumerators or {}).get(v, str(v))
+        if k == "pointer":
+            if v == 0:
+                return "0x0"
+            name = session.symbolize(v)
+            return f"({ctype.name}) {v:#x}" + (f" <{name}>" if name else "")
+        return str(v)
+    if k == "array" and ctype.target is not None:
+        t = ctype.target
+        if t.kind == "char" and t.size == 1:
+            raw = data.split(b"\0", 1)[0]
+            from rvtrace.kernel.syscalls import quote
+            return quote(raw)
+        n = ctype.count
+        items = []
+        for i in range(min(n, MAX_ARRAY_SHOWN)):
+            piece = data[i * t.size:(i + 1) * t.size]
+            items.append(_text(session, addr + i * t.size, t, piece, fmt, depth + 1))
+        more = ", ..." if n > MAX_ARRAY_SHOWN else ""
+        return "{" + ", ".join(items) + more + "}"
+    if k == "struct":
+        if depth >= MAX_STRUCT_DEPTH:
+            return "{...}"
+        parts = []
+        for name, off, mt in ctype.members or []:
+            piece = data[off:off + mt.size]
+            parts.append(f"{name} = {_text(session, addr + off, mt, piece, fmt, depth + 1)}")
+        return "{" + ", ".join(parts) + "}"
+    return data.hex(" ") if data else "<no value>"
+
+
+# --- DWARF types of global variables ---------------------------------------------------
+
+_CACHE: dict[int, dict[str, CType]] = {}
+
+
+def _types(image) -> dict[str, CType]:
+    key = id(image)
+    if key not in _CACHE:
+        _CACHE[key] = _read_variables(image)
+    return _CACHE[key]
+
+
+def _read_variables(image) -> dict[str, CType]:
+    out: dict[str, CType] = {}
+    _MEMO.clear()
+    if not image.has_dwarf:
+        return out
+    try:
+        dwarf = image.elf.get_dwarf_info()
+        for cu in dwarf.iter_CUs():
+            for die in cu.get_top_DIE().iter_children():
+                if die.tag != "DW_TAG_variable" or "DW_AT_type" not in die.attributes:
+                    continue
+                name = _attr(die, "DW_AT_name")
+                if name and name not in out and "DW_AT_declaration" not in die.attributes:
+                    out[name] = _ctype(die.get_DIE_from_attribute("DW_AT_type"), 0)
+    except Exception:           # unreadable DWARF: print falls back to plain sized numbers
+        return out
+    return out
+
+
+_MEMO: dict[int, CType] = {}      # DIE offset -> its type (structs may point at themselves)
+
+
+def _ctype(die, depth: int) -> CType:
+    key = die.offset
+    if key in _MEMO:
+        return _MEMO[key]
+    if depth > 40:
+        return CType("other", 8, "...")
+    tag = die.tag
+    name = _attr(die, "DW_AT_name") or ""
+    size = _attr(die, "DW_AT_byte_size") or 0
+    if tag in ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type"):
+        if "DW_AT_type" not in die.attributes:
+            return CType("void", 0, "void")
+        inner = _ctype(die.get_DIE_from_attribute("DW_AT_type"), depth)
+        if tag == "DW_TAG_typedef" and name:
+            inner = CType(inner.kind, inner.size, name, inner.target, inner.count, inner.members,
+                          inner.enumerators)
+        return inner
+    if tag == "DW_TAG_base_type":
+        enc = _attr(die, "DW_AT_encoding")
+        kind = {2: "bool", 5: "int", 6: "char", 7: "uint", 8: "char"}.get(enc, "other")
+        if kind == "char" and size != 1:
+            kind = "uint"
+        return CType(kind, size, name)
+    if tag == "DW_TAG_pointer_type":
+        target = _ctype(die.get_DIE_from_attribute("DW_AT_type"), depth + 1) \
+            if "DW_AT_type" in die.attributes else CType("void", 0, "void")
+        return CType("pointer", die.cu["address_size"], f"{target.name} *", target)
+    if tag == "DW_TAG_enumeration_type":
+        enums = {int(_attr(c, "DW_AT_const_value")): _attr(c, "DW_AT_name")
+                 for c in die.iter_children() if c.tag == "DW_TAG_enumerator"}
+        return CType("enum", size or 4, f"enum {name}", enumerators=enums)
+    if tag == "DW_TAG_array_type":
+        elem = _ctype(die.get_DIE_from_attribute("DW_AT_type"), depth + 1)
+        count = 1
+        for sub in die.iter_children():
+            if sub.tag == "DW_TAG_subrange_type":
+                n = _attr(sub, "DW_AT_count")
+                if n is None and _attr(sub, "DW_AT_upper_bound") is not None:
+                    n = _attr(sub, "DW_AT_upper_bound") + 1
+                count *= n or 0
+        return CType("array", elem.size * count, f"{elem.name}[{count}]", elem, count)
+    if tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
+        members = []
+        ctype = _MEMO[key] = CType("struct", size, f"struct {name}", members=members)
+        for child in die.iter_children():
+            if child.tag != "DW_TAG_member" or "DW_AT_type" not in child.attributes:
+                continue
+            loc = child.attributes.get("DW_AT_data_member_location")
+            off = loc.value if loc is not None and isinstance(loc.value, int) else 0
+            members.append((_attr(child, "DW_AT_name") or "?", off,
+                            _ctype(child.get_DIE_from_attribute("DW_AT_type"), depth + 1)))
+        return ctype
+    if tag == "DW_TAG_subroutine_type":
+        return CType("other", 0, "function")
+    return CType("other", size, name or tag)
+
+
+def _attr(die, name):
+    a = die.attributes.get(name)
+    if a is None:
+        return None
+    v = a.value
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v

@@ -1,0 +1,82 @@
+"""The interactive debugger in a real terminal (tmux): break, continue, reverse-continue, completion, quit."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+
+WAIT = 60.0
+
+
+class Terminal:
+    def __init__(self, command: str, env: dict):
+        self.name = f"rvtrace-test-{uuid.uuid4().hex[:8]}"
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50",
+                        f"env {exports} {command}"], check=True)
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-S", "-200", "-t", self.name],
+                              capture_output=True, text=True).stdout
+
+    def send(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, text: str, count: int = 1) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if screen.count(text) >= count:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} (x{count}) never appeared; the screen:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+    def close(self) -> None:
+        if self.alive():
+            subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def test_interactive_session(forkexec, tmp_path):
+    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(forkexec.path))}"
+    term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+    try:
+        term.wait_for("(rvtrace)")
+        assert "before event 0 of" in term.screen()              # the bottom toolbar
+        term.send("brea", "Tab")                                  # completes the command name
+        term.wait_for("(rvtrace) break")
+        term.send(" exec e", "Tab")                               # ... and a process name
+        term.wait_for("(rvtrace) break exec echo")
+        term.send("Enter")
+        term.wait_for("Catchpoint 1 (exec echo)")
+        term.send("continue", "Enter")
+        screen = term.wait_for('exec "echo" ["echo","THIS","IS","ECHO"]')
+        assert f"[pid {forkexec.child} echo]" in screen
+        term.wait_for("(rvtrace)", 3)
+        term.send("b", "Space", "wri", "Tab")                     # a syscall name
+        term.wait_for("(rvtrace) b write")
+        term.send(f" if pid == {forkexec.parent}", "Enter")
+        term.wait_for("Catchpoint 2")
+        term.send("reverse-continue", "Enter")
+        screen = term.wait_for('write(1, "\\n", 1)')                # the parent's last "parent waiting" char
+        term.send("rc", "Enter")
+        term.wait_for('write(1, "g", 1)')
+        term.send("quit", "Enter")
+        deadline = time.monotonic() + WAIT
+        while term.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not term.alive(), term.screen()
+        assert (tmp_path / "history").read_text().count("continue") >= 1
+    finally:
+        term.close()
