@@ -1,0 +1,494 @@
+"""ReplaySession: the public face of replay -- a position in a recorded run, moved and looked at.
+
+    s = ReplaySession("traces/forkexec.mp")
+    ev = s.next_event(EventFilter(kinds={Kind.EXEC}))   # event moves: the index only, instant
+    s.goto_icount(123456); s.stepi(); s.reverse_stepi(3) # instruction moves: re-execution
+    s.registers(), s.read_virtual(addr, 16), s.processes(), s.where(), s.backtrace()
+
+The position is (icount, event, hart): `icount` the instructions retired so
+far (all harts), `event` the number of the event the cursor stands on
+(-1 before the first), `hart` the hart instruction moves and register
+views apply to (the event's hart after an event move). After an instruction
+move the cursor stands on the last event at or before the new icount.
+
+Machine state is only computed when asked (`machine`, `registers`, memory):
+event moves cost no emulation. Every move either succeeds or raises a
+UserError subclass (EndOfTrace, ReplayError, Divergence) and leaves the
+position unchanged -- the debugger prints the message and goes on.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from rvtrace.errors import UserError
+from rvtrace.kernel.image import KernelImage
+from rvtrace.kernel.memory import sv39_translate, virtual_reader
+from rvtrace.replay.cursor import EventCursor
+from rvtrace.replay.engine import DEFAULT_EVERY, Engine
+from rvtrace.replay.errors import EndOfTrace, ReplayError
+from rvtrace.replay.programs import UserPrograms
+from rvtrace.replay import probes
+from rvtrace.trace.events import Event
+from rvtrace.trace.reader import TraceReader
+
+BACKGROUND_CHUNKS = 32         # longer traces learn their chunks' kinds on a thread at open
+REG_NAMES = ("zero ra sp gp tp t0 t1 t2 s0 s1 a0 a1 a2 a3 a4 a5 a6 a7 "
+             "s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 t3 t4 t5 t6").split()
+PRIV_NAMES = {0: "U", 1: "S", 3: "M"}
+# CSR numbers by name (RISC-V privileged spec); `csr()` also takes numbers.
+CSRS = {
+    "sstatus": 0x100, "sie": 0x104, "stvec": 0x105, "scounteren": 0x106, "senvcfg": 0x10A,
+    "sscratch": 0x140, "sepc": 0x141, "scause": 0x142, "stval": 0x143, "sip": 0x144,
+    "stimecmp": 0x14D, "satp": 0x180, "mstatus": 0x300, "misa": 0x301, "medeleg": 0x302,
+    "mideleg": 0x303, "mie": 0x304, "mtvec": 0x305, "mcounteren": 0x306, "menvcfg": 0x30A,
+    "mscratch": 0x340, "mepc": 0x341, "mcause": 0x342, "mtval": 0x343, "mip": 0x344,
+    "mhartid": 0xF14, "time": 0xC01, "cycle": 0xC00, "instret": 0xC02,
+}
+
+
+@dataclass(frozen=True)
+class Position:
+    icount: int
+    event: int          # -1: before the first event
+    hart: int
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a pc is: `space` "kernel" or "user" (then `program` names the ELF), symbol and line."""
+    pc: int
+    space: str
+    program: str | None
+    function: str | None
+    offset: int
+    file: str | None
+    line: int | None
+
+    def __str__(self) -> str:
+        where = f"{self.function}+{self.offset:#x}" if self.function else f"{self.pc:#x}"
+        src = f" at {self.file}:{self.line}" if self.file else ""
+        prog = f" in {self.program}" if self.program else ""
+        return f"{where}{src}{prog}"
+
+
+@dataclass(frozen=True)
+class WatchHit:
+    icount: int
+    address: int
+    old: bytes
+    new: bytes
+
+
+class ReplaySession:
+    def __init__(self, trace_path, *, checkpoint_every: int = DEFAULT_EVERY, check: bool = True,
+                 learn_kinds: bool = False):
+        self.path = str(trace_path)
+        self.trace = TraceReader(trace_path)
+        self.header = self.trace.header
+        self.cursor = EventCursor(self.trace)
+        kernel = self.header.kernel_elf()
+        self.image: KernelImage | None = None
+        if kernel is not None:
+            try:
+                self.image = KernelImage(kernel)
+            except UserError:
+                self.image = None              # unreadable ELF: replay works, without symbols
+        self._every, self._check = checkpoint_every, check
+        self._engine: Engine | None = None     # built on the first instruction-level request
+        self.icount = 0
+        self.hart = 0
+        self.programs = UserPrograms(self)
+        if learn_kinds and len(self.trace.chunks) > BACKGROUND_CHUNKS:
+            # Filtered moves over a long trace are instant once each chunk's kinds are known;
+            # the thread competes for the GIL for ~1 s per million events (interactive use).
+            self.cursor.learn_kinds_in_background()
+
+    # --- the trace --------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.trace)
+
+    @property
+    def position(self) -> Position:
+        return Position(self.icount, self.cursor.number, self.hart)
+
+    @property
+    def event(self) -> Event | None:
+        """The event the cursor stands on (None before the first)."""
+        return self.cursor.event
+
+    @property
+    def end_icount(self) -> int:
+        return self.engine.end if self._engine else (
+            self.trace.event(len(self.trace) - 1).icount if len(self.trace) else 0)
+
+    def close(self) -> None:
+        """Close the trace and let go of the machine and its checkpoints (hundreds of MiB)."""
+        self.trace.close()
+        self._engine = None
+
+    def __enter__(self) -> "ReplaySession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- event moves (no emulation) ------------------------------------------------------
+
+    def _land(self, ev: Event) -> Event:
+        self.icount, self.hart = ev.icount, ev.hart
+        return ev
+
+    def next_event(self, match=None) -> Event:
+        """Move to the next event (matching `match`: a callable over Events, ideally an EventFilter)."""
+        return self._land(self.cursor.next(match))
+
+    def prev_event(self, match=None) -> Event:
+        return self._land(self.cursor.prev(match))
+
+    def first_event(self) -> Event:
+        return self._land(self.cursor.first())
+
+    def last_event(self) -> Event:
+        return self._land(self.cursor.last())
+
+    def goto_event(self, number: int) -> Event:
+        return self._land(self.cursor.goto(number))
+
+    def find_next(self, match, start: int | None = None) -> Event | None:
+        """Look without moving: the first matching event after the cursor (or from `start`)."""
+        return self.cursor.find_next(self.cursor.number + 1 if start is None else start, match)
+
+    def find_prev(self, match, start: int | None = None) -> Event | None:
+        return self.cursor.find_prev(self.cursor.number - 1 if start is None else start, match)
+
+    def events(self, start: int = 0, stop: int | None = None):
+        return self.trace.events(start, stop)
+
+    # --- instruction moves (re-execution) ---------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(self.trace, self.image, self._every, self._check)
+        return self._engine
+
+    @property
+    def machine(self):
+        """The machine at the current position (re-executed on demand). Look, do not touch."""
+        return self.engine.goto(self.icount)
+
+    def state_at(self, icount: int):
+        """The machine after exactly `icount` instructions (the position does not move)."""
+        if not 0 <= icount <= self.end_icount:
+            raise EndOfTrace(f"icount {icount} is outside this recording (0 to {self.end_icount})")
+        return self.engine.goto(icount)
+
+    def _moved_to(self, icount: int, hart: int | None = None) -> Position:
+        self.icount = icount
+        if hart is not None:
+            self.hart = hart
+        self.cursor.number = self.cursor.at_icount(icount)
+        return self.position
+
+    def goto_icount(self, icount: int) -> Position:
+        """`goto @N`: the machine after exactly N instructions."""
+        self.state_at(icount)
+        return self._moved_to(icount)
+
+    def stepi(self, n: int = 1) -> Position:
+        """n instructions of the current hart forwards (other harts run as recorded meanwhile)."""
+        e = self.engine
+        e.goto(self.icount)
+        if self.icount >= e.end:
+            raise EndOfTrace(f"already at the end of the recording (icount {e.end}); nothing after it")
+        target = e.hart_instructions_forward(self.hart, self.icount, n)
+        e.goto(target)
+        return self._moved_to(target)
+
+    def reverse_stepi(self, n: int = 1) -> Position:
+        """n instructions of the current hart backwards."""
+        if self.icount <= 0:
+            raise EndOfTrace("already at the start of the recording (icount 0); nothing before it")
+        target = self.engine.hart_instructions_back(self.hart, self.icount, n)
+        self.engine.goto(target)
+        return self._moved_to(target)
+
+    def next(self) -> Position:
+        """Step over calls (and ecalls): same hart, until the pc after this instruction at this depth."""
+        m = self.machine
+        hart = m.harts[self.hart]
+        pc, sp, priv = hart.pc, hart.x[2], hart.priv
+        size, is_call = probes.call_at(self._fetch(hart, pc))
+        if not is_call:
+            return self.stepi()
+        probe = probes.AtPc(self.hart, {pc + size}, priv, lambda h: h.x[2] >= sp)
+        return self._search(probe, forward=True, what="the instruction after the call")
+
+    def finish(self) -> Position:
+        """Run until the current function returns (same hart, a shallower stack)."""
+        m = self.machine
+        hart = m.harts[self.hart]
+        sp, priv = hart.x[2], hart.priv
+        # The return address is in ra (at entry, or in a leaf) or saved at fp-8 (after the
+        # prologue). ra pointing into this same function is a call's return point, not ours.
+        targets = set()
+        here = self.where(hart.pc, self.hart).function
+        if here is None or self.where(hart.x[1], self.hart).function != here:
+            targets.add(hart.x[1])
+        saved = self._read_as(hart, hart.x[8] - 8, 8)
+        if saved is not None:
+            targets.add(struct.unpack("<Q", saved)[0])
+        probe = probes.AtPc(self.hart, targets, priv, lambda h: h.x[2] >= sp)
+        return self._search(probe, forward=True, what="the return of the current function")
+
+    def reverse_next(self) -> Position:
+        """Back one instruction of this hart, stepping back over a call that just returned."""
+        m = self.machine
+        hart = m.harts[self.hart]
+        pc, sp, priv = hart.pc, hart.x[2], hart.priv
+        calls = []                               # a call or ecall just before pc, of the right size
+        for size in (4, 2):
+            got_size, is_call = probes.call_at(self._fetch(hart, pc - size))
+            if is_call and got_size == size:
+                calls.append(pc - size)
+        before = self.icount
+        prev = self.engine.hart_instructions_back(self.hart, before, 1)
+        prev_m = self.engine.goto(prev)
+        ph = prev_m.harts[self.hart]
+        came_back = ph.pc != pc - 4 and ph.pc != pc - 2 or ph.priv != priv
+        if calls and came_back:
+            probe = probes.AtPc(self.hart, set(calls), priv, lambda h: h.x[2] == sp)
+            hit = self.engine.search_backward(before, probe)
+            if hit is not None:
+                self.engine.goto(hit)
+                return self._moved_to(hit)
+        self.engine.goto(prev)
+        return self._moved_to(prev)
+
+    def reverse_finish(self) -> Position:
+        """Back to where the current function was called (the call instruction in the caller)."""
+        m = self.machine
+        hart = m.harts[self.hart]
+        sp, priv = hart.x[2], hart.priv
+        entry = self._function_entry(hart.pc)
+        if entry is None:
+            raise ReplayError(f"reverse-finish: no symbol covers pc {hart.pc:#x}")
+        if entry == hart.pc:                     # at the entry: the call is one instruction back
+            return self.reverse_stepi()
+        probe = probes.AtPc(self.hart, {entry}, priv, lambda h: h.x[2] >= sp)
+        hit = self.engine.search_backward(self.icount, probe)
+        if hit is None:
+            raise EndOfTrace("reverse-finish: this call started before the recording")
+        self.engine.goto(hit)
+        self._moved_to(hit)
+        return self.reverse_stepi()
+
+    def run_to(self, pcs, *, reverse: bool = False, hart: int | None = None,
+               priv: int | None = None) -> Position:
+        """`break FUNC` / `break *ADDR` then continue: the next (previous) moment a hart (any, or
+        `hart`) is about to execute one of `pcs` (virtual; `priv` 0/1/3 narrows to user/kernel/M).
+        The position's hart becomes the one that got there."""
+        e = self.engine
+        probe = probes.AtPc(hart, set(pcs), priv, None, now=e.now)
+        hit = e.search_backward(self.icount, probe) if reverse else e.search_forward(self.icount, probe)
+        if hit is None:
+            where = "before" if reverse else "after"
+            raise EndOfTrace(f"no hart reaches {', '.join(f'{p:#x}' for p in pcs)} {where} this point")
+        e.goto(hit)
+        return self._moved_to(hit, probe.harts.get(hit))
+
+    def watch(self, address: int, size: int = 8, *, reverse: bool = False, physical: bool = False,
+              read: bool = False) -> WatchHit:
+        """The next (or, reverse, the previous) change of the `size` bytes at `address`
+        (`read`: the next/previous load from them -- rwatch).
+
+        The address is virtual in the current process's address space unless
+        `physical`. Stops just after the writing (reading) instruction retired;
+        for a read, `old` is b"" and `new` the bytes there.
+        """
+        m = self.machine
+        paddr = address if physical else self._translate(m.harts[self.hart], address)
+        if paddr is None:
+            raise ReplayError(f"watch: address {address:#x} is not mapped in the current address space")
+        if not m.bus.ram_base <= paddr < m.bus.ram_base + m.bus.ram_size:
+            raise ReplayError(f"watch: physical address {paddr:#x} is not RAM")
+        probe = (probes.Reads if read else probes.Changes)(self.engine, paddr, size)
+        if reverse:
+            hit = self.engine.search_backward(self.icount, probe)
+            what = "before"
+        else:
+            hit = self.engine.search_forward(self.icount, probe)
+            what = "after"
+        if hit is None:
+            verb = "are not read" if read else "do not change"
+            raise EndOfTrace(f"{'rwatch' if read else 'watch'}: {size} bytes at {address:#x} {verb} "
+                             f"{what} this point")
+        old = probe.value_before(hit) if not read else b""
+        self.engine.goto(hit)
+        self._moved_to(hit)
+        return WatchHit(hit, address, old, self.read_physical(paddr, size))
+
+    def _search(self, probe, forward: bool, what: str) -> Position:
+        e = self.engine
+        hit = e.search_forward(self.icount, probe) if forward else e.search_backward(self.icount, probe)
+        if hit is None:
+            raise EndOfTrace(f"the recording ends before {what}")
+        e.goto(hit)
+        return self._moved_to(hit)
+
+    # --- looking ------------------------------------------------------------------------------
+
+    def _hart(self, hart: int | None):
+        m = self.machine
+        h = self.hart if hart is None else hart
+        if not 0 <= h < len(m.harts):
+            raise ReplayError(f"there is no hart {h}: this machine has harts 0 to {len(m.harts) - 1}")
+        return m.harts[h]
+
+    def registers(self, hart: int | None = None) -> dict:
+        """{"pc", "priv", "zero".."t6"} of a hart at the current position."""
+        h = self._hart(hart)
+        out = {"pc": h.pc, "priv": h.priv}
+        out.update(zip(REG_NAMES, h.x))
+        return out
+
+    def csr(self, name_or_number, hart: int | None = None) -> int:
+        h = self._hart(hart)
+        num = CSRS.get(name_or_number, name_or_number) if isinstance(name_or_number, str) else name_or_number
+        if not isinstance(num, int):
+            raise ReplayError(f"unknown CSR {name_or_number!r}: try one of {', '.join(sorted(CSRS))}")
+        try:
+            return h.read_csr(num)
+        except Exception:
+            raise ReplayError(f"CSR {name_or_number!r} cannot be read on this hart") from None
+
+    def read_physical(self, paddr: int, size: int) -> bytes:
+        m = self.machine
+        off = paddr - m.bus.ram_base
+        if off < 0 or off + size > m.bus.ram_size:
+            raise ReplayError(f"physical address {paddr:#x} (+{size}) is not RAM")
+        return bytes(m.bus.ram[off:off + size])
+
+    def _phys_reader(self):
+        m = self.machine
+        ram, base, size = m.bus.ram, m.bus.ram_base, m.bus.ram_size
+
+        def read(paddr, n):
+            off = paddr - base
+            return bytes(ram[off:off + n]) if 0 <= off and off + n <= size else None
+        return read
+
+    def satp_of(self, pid: int | None = None, hart: int | None = None) -> int:
+        """The satp for a pid's address space (from its struct proc), or the hart's current satp."""
+        if pid is None:
+            return self._hart(hart).satp
+        view = self.process_view()
+        info = next((p for p in view.processes() if p.pid == pid), None) if view.available else None
+        if info is None:
+            raise ReplayError(f"no process {pid} at this point")
+        proc = self.image.struct("proc") if self.image else None
+        off = proc.offset("pagetable") if proc else None
+        if off is None:
+            raise ReplayError("the kernel's struct proc has no `pagetable` member: "
+                              "give no pid to read through the hart's current page table")
+        pt = int.from_bytes(self.read_physical(info.addr + off, 8), "little")
+        if not pt:
+            raise ReplayError(f"process {pid} has no page table at this point")
+        return (8 << 60) | pt >> 12
+
+    def read_virtual(self, vaddr: int, size: int, pid: int | None = None, hart: int | None = None) -> bytes:
+        """Memory through a page table: the hart's current one, or process `pid`'s."""
+        satp = self.satp_of(pid, hart)
+        if satp >> 60 == 0:
+            return self.read_physical(vaddr, size)
+        data = virtual_reader(self._phys_reader(), satp)(vaddr, size)
+        if data is None:
+            raise ReplayError(f"address {vaddr:#x} is not mapped"
+                              f"{' in process ' + str(pid) if pid is not None else ''}")
+        return data
+
+    def _translate(self, hart, vaddr: int) -> int | None:
+        if hart.satp >> 60 == 0:
+            return vaddr
+        return sv39_translate(self._phys_reader(), hart.satp, vaddr)
+
+    def _read_as(self, hart, vaddr: int, size: int) -> bytes | None:
+        if not 0 <= vaddr < 1 << 64:
+            return None
+        if hart.satp >> 60 == 0:
+            return self._phys_reader()(vaddr, size)
+        return virtual_reader(self._phys_reader(), hart.satp)(vaddr, size)
+
+    def _fetch(self, hart, pc: int) -> bytes | None:
+        return self._read_as(hart, pc, 4) or self._read_as(hart, pc, 2)
+
+    def process_view(self):
+        """A ProcessView over the machine at the current position (see rvtrace.kernel.procs)."""
+        from rvtrace.kernel.procs import ProcessView
+        self.machine
+        return ProcessView(self.image, self._phys_reader())
+
+    def processes(self):
+        """Every process at this moment (ProcInfo: pid, name, state, chan, parent, ...)."""
+        view = self.process_view()
+        if not view.available:
+            raise ReplayError(f"no process table: {view.reason}")
+        return view.processes()
+
+    def current_pid(self, hart: int | None = None) -> int | None:
+        view = self.process_view()
+        return view.current_pid(self.hart if hart is None else hart) if view.available else None
+
+    def where(self, pc: int | None = None, hart: int | None = None) -> Location:
+        """The symbol and source line of `pc` (default: the hart's pc), kernel or user program."""
+        h = self._hart(hart)
+        pc = h.pc if pc is None else pc
+        user = h.priv == 0 or (self.image is not None and self.image.function_at(pc) is None and pc < 1 << 32
+                               and pc < self.machine.bus.ram_base)
+        if user:
+            pid = self.current_pid(h.hartid)
+            prog = self.programs.image_of(pid, self.icount) if pid else None
+            img, name = (prog[1], prog[0]) if prog else (None, None)
+            return _locate(pc, "user", name, img)
+        return _locate(pc, "kernel", None, self.image)
+
+    def backtrace(self, hart: int | None = None, max_frames: int = 32) -> list[Location]:
+        """Frames by frame pointers from the hart's pc outwards (kernel, or the user program)."""
+        h = self._hart(hart)
+        here = self.where(hart=h.hartid)
+        img = self.image if here.space == "kernel" else self.programs.image_of(
+            self.current_pid(h.hartid), self.icount)
+        if here.space == "user":
+            img = img[1] if img else None
+        if img is None:
+            return [here]
+        read = lambda a, n: self._read_as(h, a, n)     # noqa: E731
+        frames = img.backtrace(h.pc, h.x[8], read, max_frames=max_frames)
+        out = [here]
+        # A leaf function (e.g. a syscall stub) keeps its return address in ra and saves no
+        # frame: the fp chain skips its caller. ra pointing into another function shows it.
+        ra = h.x[1]
+        ra_func = img.function_at(ra)
+        if ra_func and ra_func[0] != here.function and (len(frames) < 2 or frames[1].pc != ra):
+            out.append(_locate(ra, here.space, here.program, img))
+        for f in frames[1:]:
+            out.append(_locate(f.pc, here.space, here.program, img))
+        return out
+
+    def _function_entry(self, pc: int) -> int | None:
+        loc = self.where(pc)
+        if loc.function is None:
+            return None
+        return pc - loc.offset
+
+
+def _locate(pc: int, space: str, program, img) -> Location:
+    if img is None:
+        return Location(pc, space, program, None, 0, None, None)
+    f = img.function_at(pc)
+    src = img.source_line(pc)
+    return Location(pc, space, program, f[0] if f else None, f[1] if f else 0,
+                    src[0] if src else None, src[1] if src else None)
