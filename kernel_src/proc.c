@@ -252,6 +252,14 @@ int fork(void)
   acquire(&child->lock);
   child->state = RUNNABLE;
   release(&child->lock);
+
+  // Let the child run first (Linux offers the same policy as
+  // sched_child_runs_first). A child usually execs at once: running it first
+  // starts the slow exec -- file system, disk, memory -- while the parent
+  // goes on, and on one hart it is what lets the child reach the disk before
+  // the parent prints. The scheduler's scan resumes after our slot, so the
+  // newer child is next.
+  yield();
   return pid;
 }
 

@@ -43,7 +43,8 @@ SATP_PPN = (1 << 44) - 1
 SYS_FORK, SYS_EXIT, SYS_WAIT, SYS_READ, SYS_EXEC, SYS_WRITE = 1, 2, 3, 5, 7, 16
 MAX_CONSOLE_WRITE = 65536          # bytes of one write() kept for console matching (no symbols)
 
-R_UNKNOWN, R_TIMER, R_SLEEP, R_EXIT, R_YIELD, R_WAIT = (code_of(SWITCH_REASONS, n) for n in SWITCH_REASONS)
+R_UNKNOWN, R_TIMER, R_SLEEP, R_EXIT, R_YIELD, R_WAIT, R_RUN, R_SPACE = (
+    code_of(SWITCH_REASONS, n) for n in SWITCH_REASONS)
 KILLED, FATAL = code_of(RESOLUTIONS, "killed"), code_of(RESOLUTIONS, "fatal")
 D_HART_RUN, D_DISK, D_INPUT = (code_of(DECISIONS, n) for n in ("hart-run", "disk-latency", "input"))
 D_PICK = code_of(DECISIONS, "pick-hart")
@@ -182,6 +183,10 @@ class Recorder:
         if self.spaces is not None and num == SYS_EXIT:     # no process table to see it in
             self._exited(h, pid, args[0])
             self.spaces.forget(pid)
+        if self.spaces is not None and num == SYS_FORK:
+            # Without the process table a fork's child is the next new page table to show
+            # up (on_satp) -- possibly before fork returns, as the child may run first.
+            self.forks_unclaimed.append(pid)
 
     def _page_fault(self, hart, h: int, cause: int, va: int, epc: int, from_priv: int) -> None:
         pid = self.current[h]
@@ -247,10 +252,10 @@ class Recorder:
             self.names[pid] = name.rsplit("/", 1)[-1]
             self._tell("exec", pid, path)
         elif self.spaces is not None:
-            # Without the process table, pids are address-space numbers: a fork's child is
-            # named when its page table first shows up (on_satp); wait's pid means nothing here.
-            if num == SYS_FORK:
-                self.forks_unclaimed.append(pid)
+            # Without the process table, pids are address-space numbers (the child was named
+            # in on_satp); wait's pid means nothing here. A failed fork has no child to claim.
+            if num == SYS_FORK and ret < 0 and pid in self.forks_unclaimed:
+                self.forks_unclaimed.remove(pid)
         elif num == SYS_FORK and ret > 0:
             self._fork(h, pid, ret, now)
         elif num == SYS_WAIT and ret > 0:
@@ -322,7 +327,7 @@ class Recorder:
         if self.leaving[h] is not None:
             self._leave_to(h, pid)
         else:
-            self.out.emit(Kind.SWITCH, self.now(), h, 0, 0, pid, R_UNKNOWN, [])
+            self.out.emit(Kind.SWITCH, self.now(), h, 0, 0, pid, R_RUN, [])   # an idle hart picks it
 
     def _leave(self, hart, h: int, info) -> None:
         pid = info.pid
@@ -379,7 +384,7 @@ class Recorder:
             self._fork(h, self.forks_unclaimed.pop(0), n, self.now())
         if n is None or n == self.current[h]:
             return
-        self.out.emit(Kind.SWITCH, self.now(), h, self.current[h], self.current[h], n, R_UNKNOWN, [])
+        self.out.emit(Kind.SWITCH, self.now(), h, self.current[h], self.current[h], n, R_SPACE, [])
         self.current[h] = n
 
     # --- devices -----------------------------------------------------------------

@@ -102,7 +102,7 @@ FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(info.family for info in KINDS.va
 # Page-fault cause: the scause exception codes of RISC-V.
 FAULT_CAUSES = {12: "exec", 13: "load", 15: "store"}
 RESOLUTIONS = ("unknown", "cow-copy", "cow-reuse", "lazy-alloc", "killed", "fatal")
-SWITCH_REASONS = ("unknown", "timer", "sleep", "exit", "yield", "wait")
+SWITCH_REASONS = ("unknown", "timer", "sleep", "exit", "yield", "wait", "run", "address-space")
 # Interrupt cause codes (scause with the interrupt bit cleared).
 INTERRUPT_CAUSES = {1: "software", 5: "timer", 9: "external", 3: "m-software", 7: "m-timer", 11: "m-external"}
 DECISIONS = ("hart-run", "disk-latency", "input", "timer-jitter", "pick-hart")

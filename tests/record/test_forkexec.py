@@ -45,10 +45,12 @@ def test_fork_exec_sleep_writes_exit_wait_in_order(forkexec_trace):
     i_exec = first(ev, lambda e: e.kind == Kind.SYSCALL_ENTER and e.num == EXEC and e.args[0] == "echo")
     child = ev[i_exec].pid
     assert ev[i_exec].args[1] == ["echo", "THIS", "IS", "ECHO"]
-    i_fork = first(ev, lambda e: e.kind == Kind.SYSCALL_EXIT and e.num == FORK and e.ret == child)
+    i_fork = first(ev, lambda e: e.kind == Kind.FORK and e.child == child)
     parent = ev[i_fork].pid
     assert parent != child and i_fork < i_exec
-    assert any(e.kind == Kind.FORK and e.pid == parent and e.child == child for e in ev)
+    # fork returns C in P -- after C has started: the kernel runs a new child first.
+    i_fork_ret = first(ev, lambda e: e.kind == Kind.SYSCALL_EXIT and e.num == FORK and e.pid == parent)
+    assert ev[i_fork_ret].ret == child
 
     # C sleeps on the disk inside exec.
     i_exec_done = first(ev, lambda e: e.kind == Kind.SYSCALL_EXIT and e.pid == child and e.num == EXEC, i_exec)
@@ -59,6 +61,10 @@ def test_fork_exec_sleep_writes_exit_wait_in_order(forkexec_trace):
     assert sleep.backtrace[0] == "sleep" and "exec" in sleep.backtrace
     assert {"bread", "virtio_disk_rw"} & set(sleep.backtrace)
     assert any(e.kind == Kind.EXEC and e.pid == child and e.argv[0] == "echo" for e in ev[i_exec:i_exec_done + 1])
+    # ... and that is why "parent waiting" comes first: P prints while C sleeps in exec.
+    first_parent_write = first(ev, lambda e: e.kind == Kind.SYSCALL_ENTER and e.pid == parent
+                               and e.num == WRITE, i_fork)
+    assert i_sleep < first_parent_write < i_exec_done
 
     # P writes "parent waiting", then C writes "THIS IS ECHO", then C exits with 0.
     i_exit = first(ev, lambda e: e.kind == Kind.EXIT and e.pid == child)

@@ -51,10 +51,21 @@ static void cow_oom(void)
   }
   for (int i = 0; i < HEAP_PAGES; i++)
     heap[i * 4096] = 1;
+  // The children wait at a gate (a pipe) until all of them are forked, so the
+  // parent's own copy-on-write faults -- its stack, after each fork -- happen
+  // while memory is still free, whether the kernel runs parent or child first.
+  int gate[2];
+  if (pipe(gate) < 0) {
+    printf("cow_oom: pipe failed\n");
+    exit(1);
+  }
   int kids = 0;
   for (int k = 0; k < 8; k++) {
     int pid = fork();
     if (pid == 0) {
+      char c;
+      close(gate[1]);
+      read(gate[0], &c, 1);          // returns 0 once the parent closes its end
       for (int i = 0; i < HEAP_PAGES; i++)
         heap[i * 4096] = 2;
       exit(0);
@@ -62,6 +73,8 @@ static void cow_oom(void)
     if (pid > 0)
       kids++;
   }
+  close(gate[0]);
+  close(gate[1]);                    // open the gate
   int finished = 0, status;
   while (wait(&status) > 0)
     finished += status == 0;
