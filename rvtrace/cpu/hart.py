@@ -204,22 +204,9 @@ class Hart(CsrFile, Mmu, Traps):
                     fn, n, b = t
                 pc = fn(self, x, ram, R, W, left)
                 left = self._left
-        # The block stored the budget left at the start of its current round in
-        # self._left before calling the hart (blocks may loop: not `left`).
-        except Trap as e:
-            idx = self._idx
-            self._left -= idx
-            self._idx = 0
-            self.take_trap(e.cause, e.tval, b.pcs[idx])
+        except (Trap, Resync, MmioExit) as exc:
+            self._left_block(exc, b)
             return
-        except Resync as r:
-            left = self._left - self._idx - 1
-            pc = r.pc
-            self._resync = False
-        except MmioExit:
-            left = self._left - self._idx - 1
-            pc = b.pcs[self._idx + 1]
-            self._exit = False
         self._left = left
         self._idx = 0
         self.pc = pc
@@ -256,25 +243,32 @@ class Hart(CsrFile, Mmu, Traps):
                     self.on_watch(self, pc)
                 pc = fn(self, x, ram, R, W, left)
                 left = self._left
-        # The block stored the budget left at the start of its current round in
-        # self._left before calling the hart (blocks may loop: not `left`).
-        except Trap as e:
-            idx = self._idx
-            self._left -= idx
-            self._idx = 0
-            self.take_trap(e.cause, e.tval, b.pcs[idx])
+        except (Trap, Resync, MmioExit) as exc:
+            self._left_block(exc, b)
             return
-        except Resync as r:
-            left = self._left - self._idx - 1
-            pc = r.pc
-            self._resync = False
-        except MmioExit:
-            left = self._left - self._idx - 1
-            pc = b.pcs[self._idx + 1]
-            self._exit = False
         self._left = left
         self._idx = 0
         self.pc = pc
+
+    def _left_block(self, exc, b) -> None:
+        """Settle the count and pc after an exception left block `b` at instruction self._idx.
+
+        The block stored the budget left at the start of its current round in
+        self._left before calling the hart (blocks may loop: not the caller's `left`).
+        """
+        idx = self._idx
+        self._idx = 0
+        if isinstance(exc, Trap):
+            self._left -= idx
+            self.take_trap(exc.cause, exc.tval, b.pcs[idx])
+            return
+        self._left -= idx + 1                       # the instruction that exited retired
+        if isinstance(exc, Resync):
+            self.pc = exc.pc
+            self._resync = False
+        else:                                       # MmioExit: go on after the access
+            self.pc = b.pcs[idx + 1]
+            self._exit = False
 
     def _lookup(self, pc: int, single: bool):
         """The (fn, n, block) for pc, translating it if needed; None if fetching faulted."""
