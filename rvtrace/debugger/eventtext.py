@@ -10,20 +10,14 @@ table in rvtrace.kernel.syscalls (one source of truth for both).
 
 from __future__ import annotations
 
-from rvtrace.kernel.syscalls import ARGV, SYSCALLS, format_call, format_return, quote, syscall_name
+from rvtrace.kernel.syscalls import SYSCALLS, syscall_name
 from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, KINDS, MODES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
-from rvtrace.kernel.syscalls import format_value
-
-# PLIC sources on the virt board.
-IRQ_NAMES = {1: "disk", 10: "uart"}
+from rvtrace.trace.text import IRQ_NAMES, call_text, describe_safely, returned_text, syscall_name_safe
 
 # A palette that reads on dark and light terminals; pid 0 (no process) stays plain.
 PID_COLOURS = ("ansigreen", "ansicyan", "ansimagenta", "ansiyellow", "ansiblue", "ansired",
                "ansibrightgreen", "ansibrightcyan", "ansibrightmagenta", "ansibrightblue")
-
-# What formatting a payload of unexpected types raises (a newer or buggy writer).
-_ODD = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError)
 
 Fragments = list[tuple[str, str]]
 
@@ -47,55 +41,15 @@ def event_fragments(ev: Event, name: str | None, symbolize=None) -> Fragments:
 
 
 def describe(ev: Event, symbolize=None) -> str:
-    """What happened, in words (no prefix)."""
-    try:
-        return _describe(ev, symbolize)
-    except _ODD:
-        return f"{ev.kind_name} " + " ".join(f"{k}={v!r}" for k, v in ev.fields.items())
+    """What happened, in words (no prefix): the same words as `rvtrace dump`.
 
-
-def _describe(ev: Event, symbolize) -> str:
-    f, k = ev.fields, ev.kind
-    if k == Kind.SYSCALL_ENTER:
-        return format_call(f["num"], f["args"])
-    if k == Kind.SYSCALL_EXIT:
-        text = f"{syscall_name(f['num'])}() returned {format_return(f['num'], f['ret'])}"
-        return text + (f" {quote(f['out'])}" if isinstance(f.get("out"), bytes) else "")
-    if k == Kind.PAGE_FAULT:
-        where = "user"
-        if f["mode"] == 1:
-            sym = symbolize(f["pc"]) if symbolize else None
-            where = "kernel" + (f" {sym}" if sym else "")
-        return (f"page-fault {name_of(FAULT_CAUSES, f['cause'])} va={f['va']:#x} pc={f['pc']:#x} "
-                f"({where}) -> {name_of(RESOLUTIONS, f['resolution'])}")
-    if k == Kind.SWITCH:
-        reason = name_of(SWITCH_REASONS, f["reason"])
-        inside = f" in {' <- '.join(f['backtrace'][:4])}" if f.get("backtrace") else ""
-        return f"switch {f['from_pid'] or '-'} -> {f['to_pid'] or '-'} ({reason}){inside}"
-    if k == Kind.INTERRUPT:
-        text = f"interrupt {name_of(INTERRUPT_CAUSES, f['cause'])}"
-        if f["irq"]:
-            text += f" irq {f['irq']}" + (f" ({IRQ_NAMES[f['irq']]})" if f["irq"] in IRQ_NAMES else "")
-        return text + f" in {name_of(MODES, f['mode'])} mode"
-    if k in (Kind.DISK_REQUEST, Kind.DISK_COMPLETE):
-        return f"{ev.kind_name} {'write' if f['write'] else 'read'} block {f['block']} (req {f['req']})"
-    if k == Kind.FORK:
-        return f"fork: child pid {f['child']}"
-    if k == Kind.EXEC:
-        return f"exec {quote(f['path'] or '')} {format_value(ARGV, f['argv'])}"
-    if k == Kind.EXIT:
-        return f"exit status {f['status']}"
-    if k == Kind.REAPED:
-        return f"reaped child {f['child']} (status {f['status']})"
-    if k in (Kind.CONSOLE_OUT, Kind.CONSOLE_IN):
-        return f"{ev.kind_name} {quote(f['data'] or b'')}"
-    if k == Kind.SCHEDULE:
-        return f"schedule {name_of(DECISIONS, f['decision'])} {f['value']}"
-    if k == Kind.POWEROFF:
-        return f"poweroff status {f['status']}"
-    if k == Kind.END:
-        return f"end of the run: {name_of(ENDINGS, f['how'])}" + (f" ({f['detail']})" if f["detail"] else "")
-    return f"{ev.kind_name} " + " ".join(f"{k}={v!r}" for k, v in f.items())
+    The debugger shows a syscall's exit as its own event line, so it says what
+    returned rather than dump's strace-style `<... resumed>`."""
+    if ev.kind == Kind.SYSCALL_ENTER:
+        return call_text(ev)
+    if ev.kind == Kind.SYSCALL_EXIT:
+        return f"{syscall_name_safe(ev.fields['num'])}() returned{returned_text(ev)[2:]}"
+    return describe_safely(ev, symbolize)
 
 
 # --- fields for conditions ------------------------------------------------------------

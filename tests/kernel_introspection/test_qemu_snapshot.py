@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from rvtrace.analysis.dump import summarize_sleep
+from rvtrace.trace.text import summarize_sleep
 from rvtrace.errors import UserError
 from rvtrace.kernel import KernelImage, ProcessView
 

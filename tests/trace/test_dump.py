@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rvtrace.analysis.dump import dump, parse_kinds, summarize_sleep
+from rvtrace.analysis.dump import dump, parse_kinds
+from rvtrace.trace.text import summarize_sleep
 from rvtrace.cli import main
 from rvtrace.errors import UserError
 from rvtrace.trace import Kind, TraceWriter
