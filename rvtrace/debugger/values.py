@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from rvtrace.debugger import xformat
 from rvtrace.debugger.addresses import Address
 from rvtrace.errors import UserError
+from rvtrace.kernel.image import array_count, dwarf_attr
 
 _PATH = re.compile(r"\s*(\.|->)\s*([A-Za-z_]\w*)|\s*\[\s*(-?\w+)\s*\]")
 MAX_ARRAY_SHOWN = 16
@@ -215,7 +216,7 @@ def _read_variables(image) -> dict[str, CType]:
             for die in cu.get_top_DIE().iter_children():
                 if die.tag != "DW_TAG_variable" or "DW_AT_type" not in die.attributes:
                     continue
-                name = _attr(die, "DW_AT_name")
+                name = dwarf_attr(die, "DW_AT_name")
                 if name and name not in out and "DW_AT_declaration" not in die.attributes:
                     out[name] = _ctype(die.get_DIE_from_attribute("DW_AT_type"), 0)
     except Exception:           # unreadable DWARF: print falls back to plain sized numbers
@@ -233,8 +234,8 @@ def _ctype(die, depth: int) -> CType:
     if depth > 40:
         return CType("other", 8, "...")
     tag = die.tag
-    name = _attr(die, "DW_AT_name") or ""
-    size = _attr(die, "DW_AT_byte_size") or 0
+    name = dwarf_attr(die, "DW_AT_name") or ""
+    size = dwarf_attr(die, "DW_AT_byte_size") or 0
     if tag in ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type"):
         if "DW_AT_type" not in die.attributes:
             return CType("void", 0, "void")
@@ -244,7 +245,7 @@ def _ctype(die, depth: int) -> CType:
                           inner.enumerators)
         return inner
     if tag == "DW_TAG_base_type":
-        enc = _attr(die, "DW_AT_encoding")
+        enc = dwarf_attr(die, "DW_AT_encoding")
         kind = {2: "bool", 5: "int", 6: "char", 7: "uint", 8: "char"}.get(enc, "other")
         if kind == "char" and size != 1:
             kind = "uint"
@@ -254,18 +255,12 @@ def _ctype(die, depth: int) -> CType:
             if "DW_AT_type" in die.attributes else CType("void", 0, "void")
         return CType("pointer", die.cu["address_size"], f"{target.name} *", target)
     if tag == "DW_TAG_enumeration_type":
-        enums = {int(_attr(c, "DW_AT_const_value")): _attr(c, "DW_AT_name")
+        enums = {int(dwarf_attr(c, "DW_AT_const_value")): dwarf_attr(c, "DW_AT_name")
                  for c in die.iter_children() if c.tag == "DW_TAG_enumerator"}
         return CType("enum", size or 4, f"enum {name}", enumerators=enums)
     if tag == "DW_TAG_array_type":
         elem = _ctype(die.get_DIE_from_attribute("DW_AT_type"), depth + 1)
-        count = 1
-        for sub in die.iter_children():
-            if sub.tag == "DW_TAG_subrange_type":
-                n = _attr(sub, "DW_AT_count")
-                if n is None and _attr(sub, "DW_AT_upper_bound") is not None:
-                    n = _attr(sub, "DW_AT_upper_bound") + 1
-                count *= n or 0
+        count = array_count(die)
         return CType("array", elem.size * count, f"{elem.name}[{count}]", elem, count)
     if tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
         members = []
@@ -275,17 +270,10 @@ def _ctype(die, depth: int) -> CType:
                 continue
             loc = child.attributes.get("DW_AT_data_member_location")
             off = loc.value if loc is not None and isinstance(loc.value, int) else 0
-            members.append((_attr(child, "DW_AT_name") or "?", off,
+            members.append((dwarf_attr(child, "DW_AT_name") or "?", off,
                             _ctype(child.get_DIE_from_attribute("DW_AT_type"), depth + 1)))
         return ctype
     if tag == "DW_TAG_subroutine_type":
         return CType("other", 0, "function")
     return CType("other", size, name or tag)
 
-
-def _attr(die, name):
-    a = die.attributes.get(name)
-    if a is None:
-        return None
-    v = a.value
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v

@@ -243,13 +243,13 @@ def _read_types(dwarf) -> tuple[dict, dict]:
     enums: dict[str, dict[int, str]] = {}
     for cu in dwarf.iter_CUs():
         for die in cu.get_top_DIE().iter_children():
-            name = _attr(die, "DW_AT_name")
+            name = dwarf_attr(die, "DW_AT_name")
             if not name or "DW_AT_declaration" in die.attributes:
                 continue
             if die.tag == "DW_TAG_structure_type" and name not in structs:
                 structs[name] = _struct_layout(name, die)
             elif die.tag == "DW_TAG_enumeration_type" and name not in enums:
-                enums[name] = {int(_attr(c, "DW_AT_const_value")): _attr(c, "DW_AT_name")
+                enums[name] = {int(dwarf_attr(c, "DW_AT_const_value")): dwarf_attr(c, "DW_AT_name")
                                for c in die.iter_children() if c.tag == "DW_TAG_enumerator"}
     return structs, enums
 
@@ -259,11 +259,11 @@ def _struct_layout(name: str, die) -> StructLayout:
     for child in die.iter_children():
         if child.tag != "DW_TAG_member":
             continue
-        mname = _attr(child, "DW_AT_name")
+        mname = dwarf_attr(child, "DW_AT_name")
         if mname is None:
             continue
         members[mname] = Member(mname, _member_offset(child), _type_size(child))
-    return StructLayout(name, _attr(die, "DW_AT_byte_size") or 0, members)
+    return StructLayout(name, dwarf_attr(die, "DW_AT_byte_size") or 0, members)
 
 
 def _member_offset(die) -> int:
@@ -290,25 +290,31 @@ def _type_size(die, depth: int = 0) -> int | None:
     if depth > 20 or "DW_AT_type" not in die.attributes:
         return None
     t = die.get_DIE_from_attribute("DW_AT_type")
-    size = _attr(t, "DW_AT_byte_size")
+    size = dwarf_attr(t, "DW_AT_byte_size")
     if size is not None:
         return size
     if t.tag == "DW_TAG_pointer_type":
         return die.cu["address_size"]
     if t.tag == "DW_TAG_array_type":
         elem = _type_size(t, depth + 1)
-        count = 1
-        for sub in t.iter_children():
-            if sub.tag == "DW_TAG_subrange_type":
-                n = _attr(sub, "DW_AT_count")
-                if n is None and _attr(sub, "DW_AT_upper_bound") is not None:
-                    n = _attr(sub, "DW_AT_upper_bound") + 1
-                count *= n or 0
-        return elem * count if elem is not None else None
+        return elem * array_count(t) if elem is not None else None
     return _type_size(t, depth + 1)       # typedef, const, volatile
 
 
-def _attr(die, name):
+def array_count(die) -> int:
+    """Elements of a DW_TAG_array_type (all dimensions); 0 when a bound is unknown."""
+    count = 1
+    for sub in die.iter_children():
+        if sub.tag == "DW_TAG_subrange_type":
+            n = dwarf_attr(sub, "DW_AT_count")
+            if n is None and dwarf_attr(sub, "DW_AT_upper_bound") is not None:
+                n = dwarf_attr(sub, "DW_AT_upper_bound") + 1
+            count *= n or 0
+    return count
+
+
+def dwarf_attr(die, name):
+    """A DIE attribute's value, names decoded to str; None when absent."""
     a = die.attributes.get(name)
     if a is None:
         return None
