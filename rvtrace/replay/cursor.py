@@ -51,7 +51,10 @@ class EventCursor:
     def __init__(self, reader: TraceReader):
         self.reader = reader
         self.number = -1                       # -1: before the first event (the boot)
-        self._kinds: dict[int, frozenset] = {} # chunk -> kinds it holds (known once decoded)
+        # chunk -> kinds it holds: from the index's kinds masks, else learnt when decoded
+        self._kinds: dict[int, frozenset] = {
+            c: frozenset(k for k in range(info.kinds.bit_length()) if info.kinds >> k & 1)
+            for c, info in enumerate(reader.chunks) if info.kinds is not None}
         self._starts = [c.first_event for c in reader.chunks]
 
     def __len__(self) -> int:

@@ -215,3 +215,27 @@ def test_random_events_round_trip(tmp_path, events, chunk):
 def test_synthetic_mix_is_valid_for_every_kind_it_uses():
     for e in synthetic_events(2000, seed=3, harts=3):
         assert len(e) - 4 == len(KINDS[e[0]].fields)
+
+
+def test_index_says_which_kinds_each_chunk_holds(tmp_path):
+    events = [(Kind.FORK, 1, 0, 1, 2), (Kind.EXIT, 2, 0, 2, 0), (Kind.FORK, 3, 0, 1, 3),
+              (Kind.FORK, 4, 0, 1, 4), (Kind.REAPED, 5, 0, 1, 2, 0)]
+    path = write(tmp_path / "k.mp", events, chunk_events=2)
+    with TraceReader(path) as t:
+        for info in t.chunks:
+            held = {e.kind for e in t.events(info.first_event, info.first_event + info.count)}
+            assert info.kinds == sum(1 << k for k in held)
+
+
+def test_a_cursor_skips_chunks_the_index_rules_out(tmp_path):
+    from rvtrace.replay.cursor import EventCursor, kinds_filter
+    events = [(Kind.FORK, i, 0, 1, i + 2) for i in range(40)] + [(Kind.EXIT, 50, 0, 2, 0)]
+    path = write(tmp_path / "k.mp", events, chunk_events=4)
+    with TraceReader(path) as t:
+        cursor = EventCursor(t)
+        decoded = []
+        real = t.raw_events
+        t.raw_events = lambda a, b: decoded.append(a) or real(a, b)
+        found = cursor.next(kinds_filter([Kind.EXIT], lambda e: True))
+        assert found.kind == Kind.EXIT
+        assert len(decoded) <= 2          # the last chunk (and no others) needed decoding
