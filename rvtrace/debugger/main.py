@@ -55,6 +55,9 @@ def _read_stdin(session: DebugSession) -> None:
 
 
 def _banner(session: DebugSession, quiet: bool) -> None:
+    notice = getattr(session.engine, "notice", None)
+    if notice:                  # said even in batch mode: it changes what replay promises
+        session.printer.error(f"note: {notice}")
     if quiet:
         return
     t = session.trace

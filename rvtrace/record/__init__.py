@@ -9,6 +9,6 @@ session.py   record() a run into a file; rerun() a trace's machine (determinism,
 command.py   the `rvtrace record` command: live console, progress line, summary
 """
 
-from rvtrace.record.session import RecordResult, config_of, decisions_of, rebuild, record, rerun
+from rvtrace.record.session import RECORDER_REVISION, RecordResult, config_of, decisions_of, rebuild, record, rerun
 
-__all__ = ["RecordResult", "config_of", "decisions_of", "rebuild", "record", "rerun"]
+__all__ = ["RECORDER_REVISION", "RecordResult", "config_of", "decisions_of", "rebuild", "record", "rerun"]

@@ -40,6 +40,11 @@ from rvtrace.trace.events import DECISIONS, ENDINGS, KINDS, Event, Kind, name_of
 from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.writer import TraceWriter
 
+# Bump when the events the recorder writes for the same run change (a new event,
+# a field decoded differently). Replay compares re-execution with the recorded
+# events only for traces of this revision: an older trace still replays, unchecked.
+RECORDER_REVISION = 2
+
 
 @dataclass
 class RecordResult:
@@ -99,7 +104,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     holder["recorder"] = recorder
     if driver is not None:
         driver.attach(recorder)
-    meta = {"pid_source": recorder.pid_source, "max_insns": max_insns,
+    meta = {"recorder_revision": RECORDER_REVISION, "pid_source": recorder.pid_source, "max_insns": max_insns,
             "shell_command": shell_command, **(metadata or {})}
     view = recorder.kernel.view if recorder.kernel else ProcessView(image, recorder.read_phys)
     if not recorder.kernel:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.memory import sv39_translate, virtual_reader
+from rvtrace.record.session import RECORDER_REVISION
 from rvtrace.replay.cursor import EventCursor
 from rvtrace.replay.engine import DEFAULT_EVERY, Engine
 from rvtrace.replay.errors import EndOfTrace, ReplayError
@@ -96,6 +97,14 @@ class ReplaySession:
             except UserError:
                 self.image = None              # unreadable ELF: replay works, without symbols
         self._every, self._check = checkpoint_every, check
+        self.notice = None                     # something the user should know about this trace
+        revision = self.header.metadata.get("recorder_revision")
+        if check and revision != RECORDER_REVISION:
+            self._check = False
+            which = f"revision {revision}" if revision is not None else "an early one"
+            self.notice = (f"this trace was written by another recorder ({which}; this rvtrace "
+                           f"writes revision {RECORDER_REVISION}): re-execution is not checked "
+                           "against its events; record it again to have it checked")
         self._engine: Engine | None = None     # built on the first instruction-level request
         self.icount = 0
         self.hart = 0

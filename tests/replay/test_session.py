@@ -167,6 +167,28 @@ def test_divergence_fires_when_a_decision_was_tampered_with(trace_path, tmp_path
             s.state_at(s.end_icount)
 
 
+def test_a_trace_from_another_recorder_replays_unchecked_and_says_so(trace_path, tmp_path):
+    with TraceReader(trace_path) as t:
+        h = t.header
+        raws = list(t.raw_events())
+    older = {k: v for k, v in h.metadata.items() if k != "recorder_revision"}
+    path = tmp_path / "older.mp"
+    w = TraceWriter(path, config=h.config, seed=h.seed, kernel=h.kernel_elf(), disk=h.disk_image(),
+                    metadata=older)
+    ending = raws.pop()
+    for raw in raws:
+        if raw[0] == Kind.CONSOLE_OUT:
+            raw = list(raw)
+            raw[4] = b"X"                          # what an older recorder might have said
+        w.event(*raw)
+    w.close("poweroff", ending[5])
+    with ReplaySession(path, checkpoint_every=EVERY) as s:
+        assert "another recorder" in s.notice and "record it again" in s.notice
+        s.state_at(s.end_icount)                   # no Divergence: not checked
+    with ReplaySession(trace_path, checkpoint_every=EVERY) as s:
+        assert s.notice is None
+
+
 # --- looking and smarter moves ------------------------------------------------------------
 
 def test_the_childs_exec_call_is_in_forkexec_c(session):
