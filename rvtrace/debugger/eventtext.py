@@ -13,7 +13,7 @@ from __future__ import annotations
 from rvtrace.kernel.syscalls import SYSCALLS, syscall_name
 from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, KINDS, MODES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
-from rvtrace.trace.text import IRQ_NAMES, call_text, describe_safely, returned_text, syscall_name_safe
+from rvtrace.trace.text import IRQ_NAMES, call_text, describe_safely, returned_value, syscall_name_safe
 
 # A palette that reads on dark and light terminals; pid 0 (no process) stays plain.
 PID_COLOURS = ("ansigreen", "ansicyan", "ansimagenta", "ansiyellow", "ansiblue", "ansired",
@@ -48,7 +48,7 @@ def describe(ev: Event, symbolize=None) -> str:
     if ev.kind == Kind.SYSCALL_ENTER:
         return call_text(ev)
     if ev.kind == Kind.SYSCALL_EXIT:
-        return f"{syscall_name_safe(ev.fields['num'])}() returned{returned_text(ev)[2:]}"
+        return f"{syscall_name_safe(ev.fields['num'])}() returned {returned_value(ev)}"
     return describe_safely(ev, symbolize)
 
 

@@ -106,11 +106,17 @@ def call_text(ev: Event) -> str:
         return f"{syscall_name_safe(ev.fields['num'])}({ev.fields['args']!r})"
 
 
-def returned_text(exit_ev: Event) -> str:
+def returned_value(exit_ev: Event) -> str:
+    """What a syscall-exit event says the call returned: `1`, or `5 "hello"` for read."""
     try:
         return _returned(exit_ev)
     except _ODD_PAYLOAD:
-        return f" = {exit_ev.fields['ret']!r}"
+        return repr(exit_ev.fields["ret"])
+
+
+def returned_text(exit_ev: Event) -> str:
+    """` = VALUE`, strace style, for the end of a call line."""
+    return f" = {returned_value(exit_ev)}"
 
 
 def syscall_name_safe(num) -> str:
@@ -118,7 +124,7 @@ def syscall_name_safe(num) -> str:
 
 
 def _returned(exit_ev: Event) -> str:
-    text = f" = {format_return(exit_ev.fields['num'], exit_ev.fields['ret'])}"
+    text = format_return(exit_ev.fields["num"], exit_ev.fields["ret"])
     if isinstance(exit_ev.fields.get("out"), bytes):
         text += f" {quote(exit_ev.fields['out'])}"
     return text

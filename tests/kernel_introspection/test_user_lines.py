@@ -16,19 +16,19 @@ def forkexec_image():
     return KernelImage(build_program("forkexec"))
 
 
-def test_every_pc_of_main_maps_to_the_program_source(forkexec_image):
-    img = forkexec_image
+def lines_of_main(img):
+    """(file, line) for every 2-byte step through main, where DWARF has one."""
     start, size = img.symbols["main"]
-    files = {img.source_line(pc)[0].rsplit("/", 1)[-1]
-             for pc in range(start, start + size, 2) if img.source_line(pc)}
+    return [p for p in (img.source_line(pc) for pc in range(start, start + size, 2)) if p]
+
+
+def test_every_pc_of_main_maps_to_the_program_source(forkexec_image):
+    files = {f.rsplit("/", 1)[-1] for f, _ in lines_of_main(forkexec_image)}
     assert files == {"forkexec.c"}
 
 
 def test_the_exec_call_has_its_line(forkexec_image):
-    img = forkexec_image
-    start, size = img.symbols["main"]
-    source = next(p for p in (img.source_line(pc) for pc in range(start, start + size, 2)) if p)
-    lines = open(source[0]).read().splitlines()
-    exec_lines = {i + 1 for i, text in enumerate(lines) if "exec(" in text}
-    seen = {img.source_line(pc)[1] for pc in range(start, start + size, 2) if img.source_line(pc)}
-    assert exec_lines & seen
+    found = lines_of_main(forkexec_image)
+    text = open(found[0][0]).read().splitlines()
+    exec_lines = {i + 1 for i, line in enumerate(text) if "exec(" in line}
+    assert exec_lines & {line for _, line in found}
