@@ -7,8 +7,18 @@
     0x200004 + 0x1000*ctx          claim (read) / complete (write)
 
 Context 2*h is hart h's M-mode (drives MEIP), 2*h+1 its S-mode (drives SEIP).
-Sources are level-triggered through a gateway: a source pends when its line is
-high and it is not already claimed; completing it re-pends it if still high.
+
+Interrupt signalling follows QEMU's virt board, not the PLIC specification's
+ideal gateway, because kernels written for QEMU depend on it. A device
+*signals* its line level whenever it updates its interrupt state (a 16550 on
+every register access that recomputes IIR, virtio on every used-buffer
+notification and interrupt acknowledge), and each signal sets the source's
+pending bit to that level, even while the source is claimed. A claim clears
+the pending bit and marks the source claimed; a complete clears only the
+claimed mark. A line that simply stays high is therefore not pended again
+after a complete until its device signals again: xv6 2022 never reads the
+UART's IIR, so its "transmit empty" condition stays up, and on QEMU it
+interrupts once per transmitted byte rather than forever.
 """
 
 from __future__ import annotations
@@ -53,12 +63,10 @@ class Plic:
 
     # --- device side ---------------------------------------------------------------
 
-    def set_level(self, irq: int, high: bool) -> None:
+    def signal(self, irq: int, high: bool) -> None:
+        """The device reports its line level: pending follows it, claimed or not."""
         self.level[irq] = high
-        if high and not self.claimed[irq]:
-            self.pending[irq] = True
-        elif not high:
-            self.pending[irq] = False            # level-triggered: drops with the line
+        self.pending[irq] = high
         self._update()
 
     # --- register interface -------------------------------------------------------
@@ -122,8 +130,9 @@ class Plic:
         """The pending, enabled source with the highest priority above threshold (0 if none)."""
         best_irq, best_prio = 0, self.threshold[ctx]
         enable = self.enable[ctx]
+        claimed = self.claimed
         for irq in range(1, NUM_SOURCES):
-            if self.pending[irq] and enable[irq] and self.priority[irq] > best_prio:
+            if self.pending[irq] and enable[irq] and not claimed[irq] and self.priority[irq] > best_prio:
                 best_irq, best_prio = irq, self.priority[irq]
         return best_irq
 
@@ -136,11 +145,10 @@ class Plic:
         return irq
 
     def complete(self, ctx: int, irq: int) -> None:
-        # QEMU does not check that irq is enabled for ctx (the spec says it may be ignored)
-        if 0 < irq < NUM_SOURCES and self.claimed[irq]:
+        # As QEMU: any source id is accepted (enabled for ctx or not) and only its
+        # claimed mark goes; a line still high waits for its device's next signal.
+        if 0 < irq < NUM_SOURCES:
             self.claimed[irq] = False
-            if self.level[irq]:
-                self.pending[irq] = True
 
     def _update(self) -> None:
         for ctx in range(self.contexts):

@@ -12,10 +12,18 @@ Transmission is instantaneous: a byte written to THR goes straight to
 `on_output(byte)` and THR is empty again, so LSR always shows THRE|TEMT.
 Interrupt sources, highest first, as reported by IIR:
   RX data available (0x04)  while the receive buffer holds data and IER.ERBFI
-  THR empty         (0x02)  latched when THR empties (or IER.ETBEI is turned on
-                            while it is empty); cleared by reading IIR when it is
-                            the reported source, or by writing THR
-The line to the PLIC is high while IIR reports something.
+  THR empty         (0x02)  latched when THR empties (or IER.ETBEI is turned on,
+                            or FCR resets the transmit FIFO); cleared by reading
+                            IIR when it is the reported source, by turning
+                            IER.ETBEI off, or by writing THR
+The line to the PLIC is high while IIR reports something. As on QEMU, the
+device signals its level to the PLIC each time it recomputes IIR, even when
+the level did not change: on a THR write (twice: THR full, then empty again),
+an RBR read, an IIR read that acknowledges THR empty, an FCR write, an IER
+write that changes it, and each byte received. The PLIC pends the source
+again at each such signal (see plic.py), so a driver that never reads IIR
+gets one interrupt per byte it sends. LCR, MCR, SCR writes and LSR, MSR
+reads do not signal.
 """
 
 from __future__ import annotations
@@ -39,12 +47,13 @@ IIR_RX = 0x04
 IIR_FIFO = 0xC0
 FCR_ENABLE = 0x01
 FCR_CLEAR_RX = 0x02
+FCR_CLEAR_TX = 0x04
 FIFO_SIZE = 16
 
 
 class Uart:
     STATE = ("rx", "held", "listening", "ier", "lcr", "mcr", "scr", "fcr", "dll", "dlm",
-             "thr_pending", "_line")
+             "thr_pending")
 
     def __init__(self, plic=None, on_output=None):
         self.plic = plic
@@ -60,7 +69,6 @@ class Uart:
         self.dll = 0x0C                 # divisor latch: QEMU resets it to 9600 baud
         self.dlm = 0
         self.thr_pending = False
-        self._line = False
 
     # --- host side ---------------------------------------------------------------
 
@@ -73,10 +81,11 @@ class Uart:
         """Move held input into the receive FIFO as far as it has room."""
         if self.held and self.listening:
             room = (FIFO_SIZE if self.fcr & FCR_ENABLE else 1) - len(self.rx)
-            while room > 0 and self.held:
-                self.rx.append(self.held.popleft())
-                room -= 1
-            self._update()
+            if room > 0:
+                while room > 0 and self.held:
+                    self.rx.append(self.held.popleft())
+                    room -= 1
+                self._signal()           # bytes received
 
     # --- register interface -------------------------------------------------------
 
@@ -86,7 +95,7 @@ class Uart:
             if dlab:
                 return self.dll
             value = self.rx.popleft() if self.rx else 0
-            self._update()
+            self._signal()
             return value
         if off == 1:
             return self.dlm if dlab else self.ier
@@ -94,7 +103,7 @@ class Uart:
             iir = self._iir()
             if iir == IIR_TX:
                 self.thr_pending = False     # reading IIR acknowledges THR empty
-                self._update()
+                self._signal()
             return iir | (IIR_FIFO if self.fcr & FCR_ENABLE else 0)
         if off == 3:
             return self.lcr
@@ -123,32 +132,49 @@ class Uart:
             if dlab:
                 self.dlm = value
             else:
-                if value & IER_TX and not self.ier & IER_TX:
-                    self.thr_pending = True  # THR is always empty: the interrupt is due now
-                self.ier = value & 0x0F
-                if value & IER_RX and not self.listening:
-                    self.listening = True
-                    self.pump()
+                self._write_ier(value)
         elif off == 2:
-            self.fcr = value & 0xC9
-            if value & FCR_CLEAR_RX:
-                self.rx.clear()
-            self.pump()
+            self._write_fcr(value)
         elif off == 3:
             self.lcr = value
         elif off == 4:
             self.mcr = value & 0x1F
         elif off == 7:
             self.scr = value
-        self._update()
+
+    def _write_ier(self, value: int) -> None:
+        changed = (self.ier ^ value) & 0x0F
+        self.ier = value & 0x0F
+        if changed & IER_TX:
+            # THR is always empty here: turning ETBEI on raises the interrupt at once
+            self.thr_pending = bool(value & IER_TX)
+        if value & IER_RX and not self.listening:
+            self.listening = True
+            self.pump()
+        if changed:
+            self._signal()
+
+    def _write_fcr(self, value: int) -> None:
+        # (QEMU also resets both FIFOs when FCR_ENABLE changes; we keep a received
+        # byte then, as we keep input typed before the driver listens)
+        if value & FCR_CLEAR_RX:
+            self.rx.clear()
+        if value & FCR_CLEAR_TX:
+            self.thr_pending = True              # an empty transmitter, interrupt due
+        self.fcr = value & 0xC9
+        self.pump()
+        self._signal()
 
     def _transmit(self, byte: int) -> None:
+        self.thr_pending = False         # THR holds a byte for a moment
+        self._signal()
         if self.mcr & MCR_LOOP:
             if len(self.rx) < FIFO_SIZE:
                 self.rx.append(byte)     # loopback: what we send comes back
         elif self.on_output is not None:
             self.on_output(byte)
         self.thr_pending = True          # sent at once, THR is empty again
+        self._signal()
 
     def _msr(self) -> int:
         if self.mcr & MCR_LOOP:          # modem inputs mirror MCR outputs
@@ -163,9 +189,7 @@ class Uart:
             return IIR_TX
         return IIR_NONE
 
-    def _update(self) -> None:
-        high = self._iir() != IIR_NONE
-        if high != self._line:
-            self._line = high
-            if self.plic is not None:
-                self.plic.set_level(IRQ, high)
+    def _signal(self) -> None:
+        """Tell the PLIC the line's level, changed or not (it pends the source if high)."""
+        if self.plic is not None:
+            self.plic.signal(IRQ, self._iir() != IIR_NONE)

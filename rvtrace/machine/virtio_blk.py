@@ -267,7 +267,7 @@ class VirtioBlk:
 
     def _set_line(self) -> None:
         if self.plic is not None:
-            self.plic.set_level(self.irq, self.int_status != 0)
+            self.plic.signal(self.irq, self.int_status != 0)
 
 
 def _lo(old: int, v: int) -> int:

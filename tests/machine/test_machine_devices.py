@@ -114,29 +114,46 @@ def test_plic_claim_complete_priority_threshold():
     p.write(4 * 10, 4, 1)                    # priority(uart) = 1
     p.write(4 * 1, 4, 2)                     # priority(virtio) = 2
     p.write(0x2000 + 0x80 * s1, 4, (1 << 10) | (1 << 1))
-    p.set_level(10, True)
+    p.signal(10, True)
     assert harts[1].mip == plic.MIP_SEIP and harts[0].mip == 0
     assert p.read(0x1000, 4) == 1 << 10
-    p.set_level(1, True)
+    p.signal(1, True)
     assert p.read(0x200004 + 0x1000 * s1, 4) == 1     # higher priority first
     assert p.read(0x200004 + 0x1000 * s1, 4) == 10
     assert p.read(0x200004 + 0x1000 * s1, 4) == 0     # both in flight
-    assert harts[1].mip == 0
-    p.write(0x200004 + 0x1000 * s1, 4, 10)            # complete while the line is still high
-    assert harts[1].mip == plic.MIP_SEIP              # ... re-pends it
+    assert harts[1].mip == 0 and p.read(0x1000, 4) == 0
+    p.write(0x200004 + 0x1000 * s1, 4, 10)            # complete while the line is still high:
+    assert harts[1].mip == 0                          # ... not pended again (as QEMU)
+    p.signal(10, True)                                # until the device signals again
+    assert harts[1].mip == plic.MIP_SEIP
     p.write(0x200000 + 0x1000 * s1, 4, 1)             # threshold 1 masks priority 1
     assert harts[1].mip == 0
     assert p.read(0x200004 + 0x1000 * s1, 4) == 0
     p.write(0x200000 + 0x1000 * s1, 4, 0)
-    p.set_level(10, False)                            # level-triggered: gone when the line drops
-    assert harts[1].mip == 0
+    assert harts[1].mip == plic.MIP_SEIP
+    p.signal(10, False)                               # a low signal clears pending
+    assert harts[1].mip == 0 and p.read(0x1000, 4) == 0
+
+
+def test_plic_signal_while_claimed_pends_after_complete():
+    harts = [FakeHart()]
+    p = plic.Plic(harts)
+    p.write(4 * 1, 4, 1)
+    p.write(0x2080, 4, 1 << 1)                         # hart 0 S-mode
+    p.signal(1, True)
+    assert p.read(0x201004, 4) == 1
+    p.signal(1, True)                                  # the device signals again mid-handler
+    assert p.read(0x1000, 4) == 1 << 1 and harts[0].mip == 0   # pending, but still claimed
+    p.write(0x201004, 4, 1)
+    assert harts[0].mip == plic.MIP_SEIP               # the complete lets it through
+    assert p.read(0x201004, 4) == 1
 
 
 def test_plic_m_context_drives_meip_and_priority_zero_never_fires():
     harts = [FakeHart()]
     p = plic.Plic(harts)
     p.write(0x2000, 4, 1 << 10)               # context 0 = hart 0 M-mode
-    p.set_level(10, True)
+    p.signal(10, True)
     assert harts[0].mip == 0                  # priority 0
     p.write(4 * 10, 4, 7)
     assert harts[0].mip == plic.MIP_MEIP
@@ -148,9 +165,11 @@ def test_plic_m_context_drives_meip_and_priority_zero_never_fires():
 class Line:
     def __init__(self):
         self.levels = {}
+        self.signals = []
 
-    def set_level(self, irq, level):
+    def signal(self, irq, level):
         self.levels[irq] = level
+        self.signals.append(level)
 
 
 def test_uart_transmit_and_receive_registers():
@@ -195,6 +214,30 @@ def test_uart_interrupts_as_qemu():
     assert line.levels[uart.IRQ] is True
     u.feed(b"q")
     assert u.read(2, 1) == 0xC4                         # RX outranks TX
+
+
+def test_uart_signals_on_every_update_as_qemu():
+    line = Line()
+    u = uart.Uart(line, on_output=lambda b: None)
+    u.write(2, 1, 0x07)
+    u.write(1, 1, uart.IER_TX)
+    assert line.signals == [False, True]                # FCR (ETBEI still off), then IER on
+    del line.signals[:]
+    for ch in b"ab":                                    # a driver that never reads IIR:
+        u.write(0, 1, ch)                               # each byte signals low then high again
+    assert line.signals == [False, True, False, True]
+    del line.signals[:]
+    u.write(3, 1, 0x03)                                 # LCR, MCR, SCR writes and LSR, MSR
+    u.write(4, 1, 0x08)                                 # reads do not signal
+    u.write(7, 1, 1)
+    u.read(5, 1)
+    u.read(6, 1)
+    u.write(1, 1, uart.IER_TX)                          # nor does an IER write that changes nothing
+    assert line.signals == []
+    u.read(0, 1)                                        # an RBR read does, even with nothing there
+    assert line.signals == [True]
+    u.write(1, 1, 0)                                    # turning ETBEI off forgets THR empty
+    assert line.signals == [True, False] and u.read(2, 1) == 0xC1
 
 
 def test_uart_fifo_holds_back_input_until_pumped():
