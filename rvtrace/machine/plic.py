@@ -12,13 +12,21 @@ Interrupt signalling follows QEMU's virt board, not the PLIC specification's
 ideal gateway, because kernels written for QEMU depend on it. A device
 *signals* its line level whenever it updates its interrupt state (a 16550 on
 every register access that recomputes IIR, virtio on every used-buffer
-notification and interrupt acknowledge), and each signal sets the source's
-pending bit to that level, even while the source is claimed. A claim clears
-the pending bit and marks the source claimed; a complete clears only the
-claimed mark. A line that simply stays high is therefore not pended again
-after a complete until its device signals again: xv6 2022 never reads the
-UART's IIR, so its "transmit empty" condition stays up, and on QEMU it
-interrupts once per transmitted byte rather than forever.
+notification and interrupt acknowledge), and each high signal sets the
+source's pending bit, even while the source is claimed. A claim clears the
+pending bit and marks the source claimed; a complete clears only the claimed
+mark. A line that simply stays high is therefore not pended again after a
+complete until its device signals again: xv6 2022 never reads the UART's IIR,
+so its "transmit empty" condition stays up, and on QEMU it interrupts once per
+transmitted byte rather than forever.
+
+A low signal leaves the pending bit alone: only a claim clears it, as in QEMU
+since its late-2024 PLIC fix (also in the 7.2 stable series Debian ships;
+tests/guest/src/plicuart.c checks it against the installed QEMU). Older QEMU
+releases cleared pending on a low signal too. The difference shows when a
+device's condition goes away before the claim (a driver that polled it): here,
+as on current QEMU, the source is still claimed once and its handler finds
+nothing to do.
 """
 
 from __future__ import annotations
@@ -64,10 +72,11 @@ class Plic:
     # --- device side ---------------------------------------------------------------
 
     def signal(self, irq: int, high: bool) -> None:
-        """The device reports its line level: pending follows it, claimed or not."""
+        """The device reports its line level: high pends the source, claimed or not."""
         self.level[irq] = high
-        self.pending[irq] = high
-        self._update()
+        if high:
+            self.pending[irq] = True
+            self._update()
 
     # --- register interface -------------------------------------------------------
 

@@ -131,7 +131,9 @@ def test_plic_claim_complete_priority_threshold():
     assert p.read(0x200004 + 0x1000 * s1, 4) == 0
     p.write(0x200000 + 0x1000 * s1, 4, 0)
     assert harts[1].mip == plic.MIP_SEIP
-    p.signal(10, False)                               # a low signal clears pending
+    p.signal(10, False)                               # a low signal leaves pending alone
+    assert harts[1].mip == plic.MIP_SEIP and p.read(0x1000, 4) == 1 << 10
+    assert p.read(0x200004 + 0x1000 * s1, 4) == 10    # only a claim clears it
     assert harts[1].mip == 0 and p.read(0x1000, 4) == 0
 
 
