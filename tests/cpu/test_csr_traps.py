@@ -59,7 +59,7 @@ def test_read_only_csr_write_traps_with_instruction_bits():
 
 
 def test_unknown_and_fp_csrs_are_illegal():
-    for n in (0x001, 0x003, 0x7A0, 0x3A1):                   # fflags, fcsr, tselect, pmpcfg1 (RV32 only)
+    for n in (0x001, 0x003, 0x7B0, 0x3A1):                   # fflags, fcsr, dcsr (debug mode), pmpcfg1 (RV32)
         h = hart_with([csrr(n)])
         h.run(1)
         assert h.mcause == 2, hex(n)
