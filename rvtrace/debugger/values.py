@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rvtrace.debugger import xformat
 from rvtrace.debugger.addresses import Address
 from rvtrace.errors import UserError
-from rvtrace.kernel.image import array_count, dwarf_attr
+from rvtrace.kernel.image import array_count, dwarf_attr, member_offset
 
 _PATH = re.compile(r"\s*(\.|->)\s*([A-Za-z_]\w*)|\s*\[\s*(-?\w+)\s*\]")
 MAX_ARRAY_SHOWN = 16
@@ -214,10 +214,18 @@ def _read_variables(image) -> dict[str, CType]:
         dwarf = image.elf.get_dwarf_info()
         for cu in dwarf.iter_CUs():
             for die in cu.get_top_DIE().iter_children():
-                if die.tag != "DW_TAG_variable" or "DW_AT_type" not in die.attributes:
+                if die.tag != "DW_TAG_variable":
+                    continue
+                if "DW_AT_specification" in die.attributes:
+                    # gcc (xv6's build): the definition names its extern declaration,
+                    # which carries the name and the type
+                    die = die.get_DIE_from_attribute("DW_AT_specification")
+                elif "DW_AT_declaration" in die.attributes:
+                    continue
+                if "DW_AT_type" not in die.attributes:
                     continue
                 name = dwarf_attr(die, "DW_AT_name")
-                if name and name not in out and "DW_AT_declaration" not in die.attributes:
+                if name and name not in out:
                     out[name] = _ctype(die.get_DIE_from_attribute("DW_AT_type"), 0)
     except Exception:           # unreadable DWARF: print falls back to plain sized numbers
         return out
@@ -268,8 +276,10 @@ def _ctype(die, depth: int) -> CType:
         for child in die.iter_children():
             if child.tag != "DW_TAG_member" or "DW_AT_type" not in child.attributes:
                 continue
-            loc = child.attributes.get("DW_AT_data_member_location")
-            off = loc.value if loc is not None and isinstance(loc.value, int) else 0
+            try:
+                off = member_offset(child)
+            except ValueError:          # a location we cannot read: leave the member out
+                continue
             members.append((dwarf_attr(child, "DW_AT_name") or "?", off,
                             _ctype(child.get_DIE_from_attribute("DW_AT_type"), depth + 1)))
         return ctype

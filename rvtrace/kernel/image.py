@@ -262,11 +262,13 @@ def _struct_layout(name: str, die) -> StructLayout:
         mname = dwarf_attr(child, "DW_AT_name")
         if mname is None:
             continue
-        members[mname] = Member(mname, _member_offset(child), _type_size(child))
+        members[mname] = Member(mname, member_offset(child), _type_size(child))
     return StructLayout(name, dwarf_attr(die, "DW_AT_byte_size") or 0, members)
 
 
-def _member_offset(die) -> int:
+def member_offset(die) -> int:
+    """Byte offset of a DW_TAG_member in its struct (DWARF 4+ constant, or gcc's DWARF 2
+    location expression)."""
     attr = die.attributes.get("DW_AT_data_member_location")
     if attr is None:
         return 0                       # union members and the first member of some producers

@@ -63,3 +63,40 @@ def load_elf(data: bytes, bus, name: str = "kernel") -> int:
         bus.ram[start:start + p_filesz] = data[p_offset:p_offset + p_filesz]
         bus.ram[start + p_filesz:start + p_memsz] = bytes(p_memsz - p_filesz)
     return entry
+
+
+def function_namer(data: bytes):
+    """`name(pc)` -> "function+0x1c" from the ELF's symbol table, or None (no symbols, or
+    no function there). For messages about a running kernel; the symbol table is read
+    on the first call."""
+    table = []
+
+    def load():
+        from io import BytesIO
+
+        from elftools.elf.elffile import ELFFile
+        from elftools.elf.sections import SymbolTableSection
+        try:
+            elf = ELFFile(BytesIO(data))
+            for section in elf.iter_sections():
+                if isinstance(section, SymbolTableSection):
+                    for sym in section.iter_symbols():
+                        if sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"]:
+                            table.append((sym["st_value"], sym["st_size"], sym.name))
+        except Exception:           # a damaged symbol table only costs us the names
+            pass
+        table.sort()
+        table.append((1 << 64, 0, ""))          # a sentinel: the table is loaded
+
+    def name(pc: int) -> str | None:
+        if not table:
+            load()
+        from bisect import bisect_right
+        i = bisect_right(table, (pc, 1 << 64, "")) - 1
+        if i < 0:
+            return None
+        start, size, fname = table[i]
+        if pc >= start + max(size, 1) or not fname:
+            return None
+        return f"{fname}+{pc - start:#x}" if pc != start else fname
+    return name

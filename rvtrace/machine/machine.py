@@ -91,6 +91,7 @@ class Machine:
         self._last_hart = None
         self._next_poll = 0
         self._carry = None                 # (hart id, instructions left) of a turn cut by max_insns
+        self.watchdog = None               # a Watchdog (watchdog.py), told after every turn
 
         self.bus = Bus(config.mem_mib << 20)
         self.cache = cpu.CodeCache()
@@ -236,6 +237,8 @@ class Machine:
             if deadline is not None:
                 quantum = min(quantum, deadline - now)
             retired = self._turn(hart_id, quantum, stop_at)
+            if self.watchdog is not None:
+                self.watchdog.after_turn(hart_id)
             hart = self.harts[hart_id]
             if retired == 0 and not hart.waiting and not bus.stop_requested:
                 idle_turns += 1
@@ -316,6 +319,14 @@ class Machine:
             else:
                 last[0], last[1] = key, 1
         return on_trap
+
+    def watch_progress(self, describe_pc=None, **limits) -> None:
+        """Stop with a UserError when the guest stops making progress without faulting
+        (an interrupt storm, a hart spinning with interrupts off): see watchdog.py.
+        `describe_pc(pc)` names a kernel address ("function+0x1c") or returns None;
+        `limits`: spin_insns, storm_count (tests make them small)."""
+        from rvtrace.machine.watchdog import Watchdog
+        Watchdog(self, describe_pc, **limits).attach()
 
     # --- checkpoints ------------------------------------------------------------------------------
 

@@ -106,6 +106,9 @@ def run_console(config: MachineConfig, max_insns: int | None = None, stats: bool
     machine = Machine(config, scheduler=Scheduler(config.seed, input_source=source))
     machine.on_console_output = out.byte
     machine.watch_fault_loops()
+    if config.kernel:                   # a kernel of the user's: say so if it hangs
+        from rvtrace.machine.elfload import function_namer, read_kernel
+        machine.watch_progress(function_namer(read_kernel(config.kernel)))
     start = time.perf_counter()
     try:
         with TerminalMode(fd) if fd is not None else _Nothing():

@@ -69,6 +69,8 @@ class Uart:
         self.dll = 0x0C                 # divisor latch: QEMU resets it to 9600 baud
         self.dlm = 0
         self.thr_pending = False
+        self.traffic = 0                # bytes sent or taken by the guest (the watchdog's "progress")
+        self.reads = 0                  # register reads (a guest polling the console)
 
     # --- host side ---------------------------------------------------------------
 
@@ -90,10 +92,13 @@ class Uart:
     # --- register interface -------------------------------------------------------
 
     def read(self, off: int, size: int) -> int:
+        self.reads += 1
         dlab = self.lcr & LCR_DLAB
         if off == 0:
             if dlab:
                 return self.dll
+            if self.rx:
+                self.traffic += 1
             value = self.rx.popleft() if self.rx else 0
             self._signal()
             return value
@@ -173,6 +178,7 @@ class Uart:
                 self.rx.append(byte)     # loopback: what we send comes back
         elif self.on_output is not None:
             self.on_output(byte)
+        self.traffic += 1
         self.thr_pending = True          # sent at once, THR is empty again
         self._signal()
 

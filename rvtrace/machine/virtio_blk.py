@@ -74,6 +74,7 @@ class VirtioBlk:
         self.error = None               # what broke, when the driver confused us
         self.on_request = None          # observer(kind, sector, nbytes, head) at notify
         self.on_complete = None         # observer(kind, sector, nbytes, head, status)
+        self.reads = 0                  # register reads (a driver polling the device)
         self.reset()
 
     @property
@@ -97,7 +98,12 @@ class VirtioBlk:
 
     # --- register interface ---------------------------------------------------------
 
+    @property
+    def requests_taken(self) -> int:
+        return self._seq
+
     def read(self, off: int, size: int) -> int:
+        self.reads += 1
         if off >= R_CONFIG:
             return self._config_read(off - R_CONFIG, size)
         if off == R_MAGIC:
@@ -266,6 +272,7 @@ class VirtioBlk:
             self._set_line()
 
     def _set_line(self) -> None:
+        # QEMU signals the PLIC at every notification and acknowledge, level unchanged or not
         if self.plic is not None:
             self.plic.signal(self.irq, self.int_status != 0)
 

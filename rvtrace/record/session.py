@@ -87,7 +87,18 @@ def build(config, scheduler, kernel: bytes, disk: bytes | None, image: KernelIma
     recorder = Recorder(machine, sink, image, view, console_echo=console_echo, progress=progress)
     view.read = recorder.read_phys
     machine.watch_fault_loops()
+    machine.watch_progress(_pc_namer(image))
     return machine, recorder
+
+
+def _pc_namer(image: KernelImage | None):
+    """"function+0x1c" for a kernel pc, from the kernel's symbols (None without them)."""
+    def name(pc: int):
+        fn = image.function_at(pc) if image is not None else None
+        if fn is None:
+            return None
+        return f"{fn[0]}+{fn[1]:#x}" if fn[1] else fn[0]
+    return name
 
 
 def record(config: MachineConfig, path, *, max_insns: int | None = None, input_source=None,

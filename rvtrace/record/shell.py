@@ -2,8 +2,10 @@
 
 For a kernel we did not write (`rvtrace record --kernel ELF --disk IMG
 PROGRAM ARGS`), the recorder boots it with no boot arguments and waits for
-its shell to block reading the console: every hart idle in wfi and a
-process inside read(0, ...). Then it types "PROGRAM ARGS\\n" -- the same
+its shell to block reading the console: a process inside read(0, ...), and
+every hart idle -- in wfi, or (xv6-riscv 2022's scheduler never executes
+wfi, it spins with interrupts on) in its scheduler with no process runnable,
+as the kernel's process table says. Then it types "PROGRAM ARGS\\n" -- the same
 point on every run, because it is decided from guest state alone, and it is
 recorded anyway (a console-in event and an input decision). The run ends
 when the shell blocks like that again after the read that took the command
@@ -46,9 +48,20 @@ class ShellDriver:
 
     def _shell_blocked(self) -> bool:
         rec = self.recorder
-        if rec is None or not all(h.waiting for h in rec.m.harts):
+        if rec is None:
             return False
-        return any(call[0] == SYS_READ and call[2] and call[2][0] == 0 for call in rec.pending.values())
+        if not any(call[0] == SYS_READ and call[2] and call[2][0] == 0 for call in rec.pending.values()):
+            return False
+        if all(h.waiting for h in rec.m.harts):
+            return True
+        return self._all_in_scheduler(rec)
+
+    @staticmethod
+    def _all_in_scheduler(rec) -> bool:
+        """Every hart runs its scheduler (no process) and no process can run."""
+        if rec.kernel is None or any(rec.current):
+            return False
+        return not any(p.state in ("RUNNABLE", "RUNNING") for p in rec.kernel.view.processes())
 
     def __call__(self, timeout: float = 0.0):
         """The machine's input poll: our command once, b"" otherwise; ShellIdle at the end."""
