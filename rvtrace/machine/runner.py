@@ -4,6 +4,10 @@ UART output goes to stdout (flushed at newlines and whenever the guest goes
 idle or stops); stdin is fed to the UART as it arrives, read without blocking
 (a terminal is put in cbreak mode for the run and restored after). The exit
 code is the guest's, from the test device.
+
+On a terminal, Ctrl-A is the escape key as in `qemu-system-riscv64
+-nographic`: Ctrl-A X ends the run (exit code 0), Ctrl-A Ctrl-A types one
+Ctrl-A, any other key after Ctrl-A is dropped.
 """
 
 from __future__ import annotations
@@ -36,6 +40,31 @@ class ConsoleOut:
             self.buf.clear()
 
 
+ESCAPE = 0x01                           # Ctrl-A
+
+
+class QuitKey(KeyboardInterrupt):
+    """The user typed Ctrl-A X: stop the run (a recording keeps what it has, as for Ctrl-C)."""
+
+
+def strip_escapes(data: bytes, pending: bool) -> tuple[bytes, bool]:
+    """Interpret QEMU's Ctrl-A escapes in typed bytes; (bytes for the guest, Ctrl-A pending at
+    the end). Raises QuitKey at Ctrl-A X."""
+    out = bytearray()
+    for b in data:
+        if pending:
+            pending = False
+            if b in (ord("x"), ord("X")):
+                raise QuitKey()
+            if b == ESCAPE:
+                out.append(ESCAPE)
+        elif b == ESCAPE:
+            pending = True
+        else:
+            out.append(b)
+    return bytes(out), pending
+
+
 class StdinSource:
     """Console input from a file descriptor, without ever blocking the run."""
 
@@ -44,6 +73,7 @@ class StdinSource:
         self.closed = False
         self.interactive = os.isatty(fd)
         self.before_wait = before_wait      # e.g. flush output before sleeping
+        self.escape = False                 # a Ctrl-A came last
 
     def __call__(self, timeout: float):
         if self.before_wait is not None:
@@ -61,7 +91,10 @@ class StdinSource:
         if not data:
             self.closed = True
             return None
-        return data.replace(b"\n", b"\r") if self.interactive else data
+        if not self.interactive:
+            return data
+        data, self.escape = strip_escapes(data, self.escape)
+        return data.replace(b"\n", b"\r")
 
 
 class TerminalMode:
@@ -113,6 +146,10 @@ def run_console(config: MachineConfig, max_insns: int | None = None, stats: bool
     try:
         with TerminalMode(fd) if fd is not None else _Nothing():
             result = machine.run(max_insns)
+    except QuitKey:
+        out.flush()
+        print("\nrvtrace: terminated (Ctrl-A X)", file=sys.stderr)
+        return 0
     except (UserError, KeyboardInterrupt):
         raise
     except Exception as exc:            # an emulator bug: one line for the user, details on demand

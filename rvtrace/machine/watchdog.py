@@ -13,7 +13,10 @@ where the recording did:
   keeps coming back to the same few states (pc and registers, sampled at the
   end of its turns: at most LOOP_STATES of them, each seen REVISITS times on
   average) for SPIN_INSNS instructions while nothing reaches the outside
-  world. No interrupt can get it out; only another hart could, and none did.
+  world. No interrupt can get it out; only another hart could. So while any
+  other hart works with interrupts off and changing state (it may hold the
+  lock, or be xv6's hart 0 still booting while the others wait for it), the
+  spin is not reported.
   (Samples taken in a more privileged mode -- xv6's M-mode timer handler
   under a spinning S-mode kernel -- are looked past.)
 
@@ -130,13 +133,27 @@ class Watchdog:
             return
         sp[4].add(sample)
         sp[5] += 1
-        if now - sp[1] >= self.spin_insns and sp[5] >= REVISITS * len(sp[4]):
+        if now - sp[1] >= self.spin_insns and self._looping(sp) and not self._others_working(hart_id):
             states = len(sp[4])
             raise UserError(
                 f"no progress: hart {hart_id} has spun with interrupts off for {now - sp[1]:,} "
                 f"instructions at pc {self._where(hart.pc)}, coming back to the same {states} "
                 f"state{'s' if states != 1 else ''} (pc and registers) with no console or disk "
                 f"activity; no interrupt can end that")
+
+    @staticmethod
+    def _looping(sp) -> bool:
+        return sp[5] >= REVISITS * len(sp[4])
+
+    def _others_working(self, hart_id: int) -> bool:
+        """Another hart runs with interrupts off and is not looping itself."""
+        for i, other in enumerate(self.m.harts):
+            if i == hart_id or other.waiting or not self._interrupts_off(other, other.priv):
+                continue
+            sp = self.spins[i]
+            if sp is None or not self._looping(sp):
+                return True
+        return False
 
     @staticmethod
     def _interrupts_off(hart, priv: int) -> bool:
