@@ -16,7 +16,7 @@ def _boot(program, max_block, monkeypatch):
         kernel, disk, bootargs = bundle.bundled_boot(program, [], cow=True)
     except Exception as exc:                                  # no toolchain / guest sources
         pytest.skip(f"bundled guest not available: {exc}")
-    monkeypatch.setattr(hart_mod, "MAX_BLOCK", max_block)
+    monkeypatch.setattr(hart_mod.Hart, "max_block", max_block)
     m = Machine(MachineConfig(kernel=str(kernel), disk=str(disk), bootargs=bootargs))
     out = []
     m.on_console_output = out.append
