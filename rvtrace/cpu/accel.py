@@ -37,6 +37,7 @@ from rvtrace.cpu.semantics import SEMANTICS
 
 M64 = (1 << 64) - 1
 MIN_ROUNDS = 16          # below this, a call to bulk() costs more than it saves
+stats = {"bulks": 0, "rounds": 0}    # for tests and benchmarks
 _COND = {"beq": "eq", "bne": "ne", "blt": "lt", "bge": "ge", "bltu": "ltu", "bgeu": "geu"}
 _NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "ltu": "geu", "geu": "ltu"}
 
@@ -111,8 +112,8 @@ def plan(insns) -> tuple | None:
 
 def _finish(n, state, accesses, branches):
     stores = [a for a in accesses if a[0] == "store"]
-    if len(stores) > 1:
-        return None
+    if len(stores) > 1 and any(a[5][0] != "aff" for a in stores):
+        return None                             # several stores: fills only (unrolled memset)
     step = {}                                   # induction register -> its per-round delta
     for r, v in state.items():
         if v[0] == "aff" and v[1] == ((r, 1),):
@@ -202,9 +203,14 @@ class Plan:
                 return None
         if not _disjoint(self.accesses, spans, k):
             return None
-        for i, (kind, base, imm, size, signed, value) in enumerate(self.accesses):
-            if kind == "store":
-                _store(ram, spans[i], value, k, at0, spans)
+        stores = [(spans[i], a[5]) for i, a in enumerate(self.accesses) if a[0] == "store"]
+        if len(stores) > 1:
+            if not _uniform_fills(stores, k, at0, ram):
+                return None
+        elif stores:
+            _store(ram, stores[0][0], stores[0][1], k, at0, spans)
+        stats["bulks"] += 1
+        stats["rounds"] += k
         out = list(vals)
         for i, d in self.steps:
             out[i] = (vals[i] + k * d) & M64
@@ -334,6 +340,34 @@ def _disjoint(accesses, spans, k) -> bool:
         ranges.append((kind, lo, hi))
     stores = [(lo, hi) for kind, lo, hi in ranges if kind == "store"]
     return all(hi <= slo or shi <= lo for slo, shi in stores for kind, lo, hi in ranges if kind == "load")
+
+
+def _uniform_fills(stores, k, at0, ram) -> bool:
+    """Several fill stores a round (an unrolled memset): done at once when every byte
+    they write is the same, so the order of the stores cannot matter. False if not."""
+    byte = None
+    ranges = []
+    for (i0, s, size, _), value in stores:
+        pattern = (at0(value)[0] & ((1 << 8 * size) - 1)).to_bytes(size, "little")
+        if pattern.count(pattern[0]) != size or byte not in (None, pattern[0]):
+            return False
+        byte = pattern[0]
+        ranges.append((i0, s, size))
+    merged = sorted((i0 if s >= 0 else i0 + (k - 1) * s, i0 + (k - 1) * s + size if s >= 0 else i0 + size)
+                    for i0, s, size in ranges)
+    steps = {s for _, s, _ in ranges}
+    cover = sorted(i0 for i0, _, _ in ranges)
+    size = ranges[0][2]
+    if len(steps) == 1 and all(r[2] == size for r in ranges) \
+            and [c - cover[0] for c in cover] == [size * i for i in range(len(cover))] \
+            and abs(next(iter(steps))) == size * len(cover):
+        lo, hi = merged[0][0], max(h for _, h in merged)       # together they tile one range
+        ram[lo:hi] = bytes([byte]) * (hi - lo)
+        return True
+    for i0, s, size in ranges:
+        for j in range(k):
+            ram[i0 + j * s:i0 + j * s + size] = bytes([byte]) * size
+    return True
 
 
 def _store(ram, span, value, k, at0, spans) -> None:
