@@ -35,16 +35,18 @@ def insn_length(bits: int, insn) -> int:
 def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
     """Fetch and decode a trace of up to `limit` instructions from vpc; Trap if vpc cannot be fetched.
 
-    Returns [(pc, bits, insn)], the physical pages read, the fallthrough pc.
+    Returns [(pc, bits, insn)], the physical pages read, the fallthrough pc,
+    and the watched pc the trace stopped before (None if no watch stopped it).
     """
     ram = hart.ram
     first = hart.fetch_address(vpc)
     page = vpc >> 12
     page_end = (vpc | 0xFFF) + 1
     pc = vpc
-    out, ppages, seen = [], {(first + hart.ram_base) >> 12}, set()
+    out, ppages, seen, cut = [], {(first + hart.ram_base) >> 12}, set(), None
     while len(out) < limit and pc >> 12 == page and pc not in seen:
         if out and pc in stop_at:
+            cut = pc
             break
         i = first + (pc - vpc)
         lo = ram[i] | (ram[i + 1] << 8)
@@ -76,9 +78,11 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
         if sem.kind == "jump":                        # a direct jump: follow it in the page
             target = (pc + insn.imm) & M64
             if target >> 12 != page or target in seen or target in stop_at or len(out) >= limit:
+                if target in stop_at and target >> 12 == page and target not in seen and len(out) < limit:
+                    cut = target
                 pc += length
                 break
             pc = target
             continue
         pc += length
-    return out, ppages, pc & M64
+    return out, ppages, pc & M64, cut

@@ -160,7 +160,7 @@ def _key_path(key: tuple) -> Path | None:
 
 
 def load_variants(key: tuple) -> list:
-    """[(segments, n, pcs, src, code)] stored for `key`, each checked; [] if none."""
+    """[(segments, n, pcs, src, code, cut)] stored for `key`, each checked; [] if none."""
     path = _key_path(key)
     if path is None:
         return []
@@ -169,13 +169,13 @@ def load_variants(key: tuple) -> list:
         return []
     out = []
     for v in payload[2] if type(payload[2]) is list else ():
-        if type(v) is tuple and len(v) == 5 and type(v[3]) is str and _code_ok(v[4], v[3]):
+        if type(v) is tuple and len(v) == 6 and type(v[3]) is str and _code_ok(v[4], v[3]):
             out.append(v)
     return out
 
 
 def save_variants(key: tuple, variants: list) -> None:
-    """Store [(segments, n, pcs, src, code)] for `key` (the newest first; at most MAX_VARIANTS)."""
+    """Store [(segments, n, pcs, src, code, cut)] for `key` (the newest first; at most MAX_VARIANTS)."""
     path = _key_path(key)
     if path is not None:
         _write(path, (translator_id(), key, variants[:MAX_VARIANTS]))

@@ -10,8 +10,9 @@ This module ties them together. `find_block` is what the hart calls when a
 pc has no block yet. Translations are looked up by what was translated --
 the virtual pc, privilege, paging mode and the block's own bytes, compared
 with RAM -- first in this process, then on disk, so a warm run neither
-decodes nor emits source. Blocks built while pcs are watched (the debugger)
-are not stored by bytes: where they stop depends on the watch set.
+decodes nor emits source. A block read while pcs were watched (the recorder,
+the debugger) also remembers the watched pc it stopped before, and is used
+again only where the watch set would stop it at the same place.
 
 The step-by-step executor (one-instruction blocks, used when the budget ends
 inside a block and by the debugger's stepi) shares compiled code between
@@ -85,7 +86,7 @@ def _step_function(bits: int, insn, pc: int):
         em.add(insn, bits, pc, 0, True)
         src = em.source("step", 1, pc, pc + insn_length(bits, insn), False)
         code = compile(src, codestore.code_name(src), "exec")
-        codestore.save_variants(key, [((), 1, (), src, code)])
+        codestore.save_variants(key, [((), 1, (), src, code, None)])
     scope: dict = {}
     exec(code, GLOBALS, scope)
     proto = scope["step"]
@@ -120,24 +121,32 @@ MAX_COMPILED = 50_000
 # --- translations by what was translated ---------------------------------------------
 
 class _Variant:
-    """One translation of a block start: the bytes it was made from and its function."""
-    __slots__ = ("segments", "n", "pcs", "src", "code", "fn")
+    """One translation of a block start: the bytes it was made from and its function.
+    `cut`: the watched pc the block stopped before (None: no watch shortened it)."""
+    __slots__ = ("segments", "n", "pcs", "src", "code", "fn", "cut")
 
-    def __init__(self, segments, n, pcs, src, code, fn):
+    def __init__(self, segments, n, pcs, src, code, fn, cut):
         self.segments, self.n, self.pcs, self.src, self.code, self.fn = segments, n, pcs, src, code, fn
+        self.cut = cut
 
     def stored(self) -> tuple:
-        return (self.segments, self.n, tuple(self.pcs), self.src, self.code)
+        return (self.segments, self.n, tuple(self.pcs), self.src, self.code, self.cut)
 
-    def matches(self, ram, page_index: int) -> bool:
+    def matches(self, ram, page_index: int, watch) -> bool:
+        """Made from the bytes now in RAM, and read_block would stop where it did."""
         for off, data in self.segments:
             i = page_index + off
             if ram[i:i + len(data)] != data:
                 return False
-        return True
+        if not watch:
+            return self.cut is None
+        if self.cut is not None and self.cut not in watch:
+            return False
+        return not any(p in watch for p in self.pcs[1:self.n])
 
 
-# (vpc, privilege, paging mode, block size limit, loop acceleration) -> [_Variant], newest first
+# (vpc, privilege, paging mode, block size limit, loop acceleration, may loop (no watched pcs))
+#   -> [_Variant], newest first
 _variants: dict[tuple, list[_Variant]] = {}
 _on_disk_looked: set[tuple] = set()
 MAX_KEYS = 100_000
@@ -164,12 +173,8 @@ def find_block(hart, pc: int, ppc: int, single: bool) -> Block:
         bits, ppages = _fetch_bits(hart, pc)
         fn, src = translate_single((pc, bits, None))
         return Block(fn, 1, [pc, (pc + (4 if bits & 3 == 3 else 2)) & M64], frozenset(ppages), src)
-    if watch:
-        insns, ppages, fall = read_block(hart, pc, hart.max_block, watch)
-        fn, src = translate(insns, fall, may_loop=False)
-        return Block(fn, len(insns), [p for p, _, _ in insns] + [fall], frozenset(ppages), src)
     limit, accelerate = hart.max_block, hart.accel
-    key = (pc, hart.priv, hart.satp >> 60, limit, accelerate)
+    key = (pc, hart.priv, hart.satp >> 60, limit, accelerate, not watch)
     ram = hart.ram
     page_index = ppc - hart.ram_base - (pc & 0xFFF)
     ppages = frozenset((ppc >> 12,))
@@ -178,18 +183,18 @@ def find_block(hart, pc: int, ppc: int, single: bool) -> Block:
         _on_disk_looked.add(key)
         variants = _load(key)
     for v in variants or ():
-        if v.matches(ram, page_index):
+        if v.matches(ram, page_index, watch):
             stats["memory"] += 1
             return Block(v.fn, v.n, v.pcs, ppages, v.src)
-    insns, read_pages, fall = read_block(hart, pc, limit)
-    src = block_source(insns, fall, True, accelerate)
-    code = compile_cached(src) if len(read_pages) > 1 else compile(src, codestore.code_name(src), "exec")
+    insns, read_pages, fall, cut = read_block(hart, pc, limit, watch)
+    src = block_source(insns, fall, not watch, accelerate)
+    code = compile(src, codestore.code_name(src), "exec")
     fn = _function(code, pc)
     pcs = [p for p, _, _ in insns] + [fall]
     stats["translated"] += 1
     if len(read_pages) > 1:                  # a page-straddling first instruction: not stored by bytes
         return Block(fn, len(insns), pcs, frozenset(read_pages), src)
-    v = _Variant(_segments(insns, page_index, ram), len(insns), pcs, src, code, fn)
+    v = _Variant(_segments(insns, page_index, ram), len(insns), pcs, src, code, fn, cut)
     variants = _variants.setdefault(key, [])
     variants.insert(0, v)
     del variants[codestore.MAX_VARIANTS:]
@@ -206,12 +211,12 @@ def _load(key: tuple) -> list[_Variant] | None:
     if not stored:
         return None
     out = []
-    for segments, n, pcs, src, code in stored:
+    for segments, n, pcs, src, code, cut in stored:
         try:
             fn = _function(code, key[0])
         except Exception:                    # a stored code object that does not run: not ours
             continue
-        out.append(_Variant(segments, n, list(pcs), src, code, fn))
+        out.append(_Variant(segments, n, list(pcs), src, code, fn, cut))
         stats["disk"] += 1
     _variants[key] = out
     return out
