@@ -2,8 +2,11 @@
 
 A block is a trace of instructions inside one virtual page: it runs on
 through conditional branches (their taken side becomes a side exit), follows
-direct jumps to targets in the same page it has not visited, and stops after
-an indirect jump, a system instruction or one that always traps, at a branch
+direct jumps to targets in the same page it has not visited, and returns
+from calls made inside the trace and follows auipc+jalr calls (a jalr
+through a register that a jal, auipc or lui of the trace set and nothing
+wrote since: its target is known). It stops after
+any other indirect jump, a system instruction or one that always traps, at a branch
 back to its first instruction (a loop), at the page end, after `limit`
 instructions, and before a watched pc.
 
@@ -32,6 +35,18 @@ def insn_length(bits: int, insn) -> int:
     return insn.length if insn else (4 if bits & 3 == 3 else 2)
 
 
+def _note_link(links: dict, insn, sem, pc: int, length: int) -> None:
+    """Keep track of which registers hold a link (return address) or an address
+    (lui, auipc) written in this trace: a jalr through them has a known target."""
+    if sem.writes_rd and insn.rd:
+        if sem.link:
+            links[insn.rd] = (pc + length) & M64
+        elif sem.fast == "fold" and not sem.reads:    # lui, auipc: a constant (auipc+jalr calls)
+            links[insn.rd] = ((pc if sem.uses_pc else 0) + insn.imm) & M64
+        else:
+            links.pop(insn.rd, None)
+
+
 def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
     """Fetch and decode a trace of up to `limit` instructions from vpc; Trap if vpc cannot be fetched.
 
@@ -44,6 +59,7 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
     page_end = (vpc | 0xFFF) + 1
     pc = vpc
     out, ppages, seen, cut = [], {(first + hart.ram_base) >> 12}, set(), None
+    links: dict[int, int] = {}                        # registers holding a known address
     while len(out) < limit and pc >> 12 == page and pc not in seen:
         if out and pc in stop_at:
             cut = pc
@@ -69,9 +85,24 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
             pc += length
             break
         sem = SEMANTICS[insn.name]
-        if sem.kind in ("system", "trap") or (sem.kind == "jump" and sem.reads):
-            pc += length                              # ends the trace (an indirect jump too)
+        if sem.kind in ("system", "trap"):
+            pc += length
             break
+        if sem.kind == "jump" and sem.reads:          # an indirect jump: a return from a call
+            target = links.get(insn.rs1)              # made in this trace goes on after the call
+            _note_link(links, insn, sem, pc, length)
+            if target is None:
+                pc += length
+                break
+            target = (target + insn.imm) & M64 & ~1
+            if target >> 12 != page or target in seen or target in stop_at or len(out) >= limit:
+                if target in stop_at and target >> 12 == page and target not in seen and len(out) < limit:
+                    cut = target
+                pc += length
+                break
+            pc = target
+            continue
+        _note_link(links, insn, sem, pc, length)
         if sem.kind == "branch" and (pc + insn.imm) & M64 == vpc:
             pc += length                              # a loop back to the start: end here, so
             break                                     # the block can run rounds (emitter)

@@ -199,6 +199,8 @@ class _Emitter:
                     self.next_expr = ret
                     if sem.link and not sem.reads and not self.symbolic:     # jal
                         self.jump_target = (pc + insn.imm) & M64
+                    elif sem.kind == "jump" and insn.rs1 in self.const and not self.symbolic:
+                        self.jump_target = (self.const[insn.rs1] + insn.imm) & M64 & ~1   # a known return
             if sem.hart:
                 self.lines.append("h._left = left")
                 if self.written:    # observers (on_xret, on_satp) must see current registers
