@@ -2,9 +2,13 @@
 
 The guest loop mixes ALU work, loads, stores, branches and calls. It runs twice:
 in M-mode with paging off, and in U-mode under Sv39 (page tables built here).
-Prints MIPS; never asserts timings.
+Then xv6's memset shape (sb / addi / bne, three instructions a byte) clears
+128 MiB as kinit does, with loop acceleration and without (a shorter run,
+scaled). Prints MIPS and, beside them, the calibrated figure: MIPS divided by
+the reference loop's M iterations/s measured in the same run
+(bench/calibrate.py). Never asserts timings.
 
-    python bench/bench_cpu.py [--insns N]
+    python bench/bench_cpu.py [--insns N] [--memset-mib M]
 """
 
 from __future__ import annotations
@@ -20,7 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from elftools.elf.elffile import ELFFile  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from calibrate import reference_rate  # noqa: E402
+
 from rvtrace.cpu import BusError, CodeCache, Hart  # noqa: E402
+from rvtrace.cpu import accel  # noqa: E402
 from rvtrace.guest.toolchain import compile_elf  # noqa: E402
 
 RAM_BASE = 0x8000_0000
@@ -137,7 +145,7 @@ def map_sv39_user(bus: RamBus) -> int:
     return (8 << 60) | (root >> 12)
 
 
-def measure(label: str, elf: Path, insns: int, user: bool) -> float:
+def measure(label: str, elf: Path, insns: int, user: bool, ref: float) -> float:
     bus = RamBus()
     hart = Hart(0, bus, CodeCache())
     hart.pc = load(bus, elf)
@@ -152,19 +160,56 @@ def measure(label: str, elf: Path, insns: int, user: bool) -> float:
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     mips = done / cpu / 1e6
     # CPU time, not wall time: the machine is shared, and wall time measures the neighbours
-    print(f"{label:22s} {done:>10,d} insns  cpu {cpu:5.2f} s  {mips:6.2f} MIPS"
-          f"  (wall {done / dt / 1e6:5.2f} MIPS; {hart.code_cache.translations} blocks translated)")
+    print(f"{label:22s} {done:>10,d} insns  cpu {cpu:5.2f} s  {mips:6.2f} MIPS  calibrated {mips / ref:4.2f}"
+          f"  (wall {done / dt / 1e6:5.2f} MIPS; {hart.code_cache.translations} blocks)")
     return mips
+
+
+def memset_hart(mib: int, accelerate: bool) -> Hart:
+    """xv6's memset loop (gcc -O): sb a1,0(a5); addi a5,a5,1; bne a5,a4,loop, over `mib` MiB."""
+    bus = RamBus(size=(mib + 1) << 20)
+    code = struct.pack("<IHII", 0x00B78023, 0x0785, 0xFEE79DE3, 0x00100073)   # sb / c.addi / bne / ebreak
+    bus.ram[0:len(code)] = code                                      # the bytes of xv6's memset loop
+    hart = Hart(0, bus, CodeCache())
+    hart.accel = accelerate
+    hart.pc = RAM_BASE
+    hart.x[15] = RAM_BASE + (1 << 20)                                # a5: destination
+    hart.x[14] = hart.x[15] + (mib << 20)                            # a4: its end
+    hart.x[11] = 1                                                   # a1: the byte (kfree's junk)
+    return hart
+
+
+def measure_memset(mib: int, ref: float) -> None:
+    for accelerate, size in ((True, mib), (False, max(1, mib // 64))):
+        hart = memset_hart(size, accelerate)
+        insns = 3 * (size << 20)
+        before = dict(accel.stats)
+        t0 = time.process_time()
+        done = 0
+        while done < insns:
+            done += hart.run(min(200_000, insns - done))        # the machine's turn length
+        cpu = time.process_time() - t0
+        assert hart.pc == RAM_BASE + 10, "the loop did not finish"
+        scaled = cpu * mib / size
+        label = "accelerated" if accelerate else "plain (scaled)"
+        bulk = accel.stats["rounds"] - before["rounds"]
+        print(f"memset {mib} MiB, {label:15s} cpu {scaled:7.2f} s  {3 * (mib << 20) / scaled / 1e6:8.1f} MIPS"
+              f"  calibrated {3 * (mib << 20) / scaled / 1e6 / ref:6.1f}  ({bulk:,} rounds in bulk)")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--insns", type=int, default=5_000_000)
+    ap.add_argument("--memset-mib", type=int, default=128)
     args = ap.parse_args(argv)
+    ref = reference_rate()
+    print(f"reference loop: {ref:.2f} M iterations/s (calibrated = MIPS / this)")
     with tempfile.TemporaryDirectory() as d:
         elf = build_guest(Path(d))
-        measure("M-mode, paging off", elf, args.insns, user=False)
-        measure("U-mode, Sv39", elf, args.insns, user=True)
+        measure("M-mode, paging off", elf, args.insns, user=False, ref=ref)
+        measure("U-mode, Sv39", elf, args.insns, user=True, ref=ref)
+    if args.memset_mib:
+        measure_memset(args.memset_mib, ref)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ the best of R. Printed per program:
           compressed kernel and disk) + run + close, without interpreter start
   run     machine.run() alone: the per-instruction cost of the observers
   bytes/event   trace size without the header (kernel + disk) over events; goal <= 16
+  calibrated    MIPS over the reference loop's M iterations/s (bench/calibrate.py)
+  QEMU          the cli figures over qemu-system-riscv64's CPU time for the same
+                kernel and disk (goal: record <= 8x)
+  first record  `rvtrace record` with an empty code cache, as right after
+                installing, over a warm one (goal <= 3x)
 
 The first recording of a kernel reads its symbols and DWARF (~0.3 s) and
 caches them (rvtrace/record/kernelcache.py); the best-of-R figures are with
@@ -26,14 +31,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from calibrate import child_cpu, qemu_seconds, reference_rate   # noqa: E402
 
 from rvtrace.guest.bundle import bundled_boot            # noqa: E402
 from rvtrace.machine.config import MachineConfig          # noqa: E402
@@ -80,21 +87,28 @@ def time_record(config, path) -> tuple[float, float, object]:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli_cpu(argv) -> float:
-    """CPU seconds (user + sys) an `rvtrace` subprocess used."""
+def cli_cpu(argv, code_cache: str | None = None) -> float:
+    """CPU seconds (user + sys) an `rvtrace` subprocess used (code_cache: its RVTRACE_CODE_CACHE)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "rvtrace.cli", *argv], env=env, check=False,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if code_cache is not None:
+        env["RVTRACE_CODE_CACHE"] = code_cache
+    return child_cpu([sys.executable, "-m", "rvtrace.cli", *argv], env=env)
+
+
+def first_run(program: str, harts: int, tmp: Path) -> float:
+    """`rvtrace record` as after installing: an empty code cache (the guest build is cached)."""
+    cache = tmp / "empty-code-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    return cli_cpu(["record", "--harts", str(harts), "-o", str(tmp / "first.mp"), program], str(cache))
 
 
 def bench(program: str, harts: int, reps: int) -> None:
     kernel, disk, bootargs = bundled_boot(program)
     config = MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs, harts=harts)
     runs, recs, cli_runs, cli_recs = [], [], [], []
+    ref = reference_rate()
     with tempfile.TemporaryDirectory() as tmp:
+        cold = first_run(program, harts, Path(tmp))
         for i in range(reps):
             runs.append(time_run(config))
             recs.append(time_record(config, Path(tmp) / f"{program}{i}.mp"))
@@ -114,6 +128,16 @@ def bench(program: str, harts: int, reps: int) -> None:
     print(f"  record  {rec_total:6.2f} s total  {rec_only:6.2f} s in machine.run  "
           f"({icount / rec_only / 1e6:.2f} MIPS)")
     print(f"  cli     run {min(cli_runs):.2f} s   record {min(cli_recs):.2f} s   (CPU of the command)")
+    qemu = qemu_seconds(kernel, disk, bootargs, harts)
+    print(f"  reference loop {ref:.2f} M it/s; machine.run calibrated "
+          f"{icount / run_only / 1e6 / ref:.2f} (run) {icount / rec_only / 1e6 / ref:.2f} (record)")
+    if qemu is None:
+        print("  QEMU: qemu-system-riscv64 not installed, no ratio")
+    else:
+        print(f"  QEMU   {qemu:.3f} s for the same kernel and disk: cli run {min(cli_runs) / qemu:.1f}x, "
+              f"cli record {min(cli_recs) / qemu:.1f}x QEMU (goal <= 8x)")
+    print(f"  first record after install (empty code cache) {cold:.2f} s = "
+          f"{cold / min(cli_recs):.2f}x a warm one (goal <= 3x)")
     print(f"  overhead: cli {min(cli_recs) / min(cli_runs):.3f}x   total {rec_total / run_total:.3f}x   "
           f"run {rec_only / run_only:.3f}x   (goal <= 1.10x)")
     print(f"  bytes/event: {result.bytes_per_event:.2f} (goal <= 16); file {result.size:,} bytes, "

@@ -18,7 +18,6 @@ from collections import deque
 from typing import TextIO
 
 from rvtrace.errors import UserError
-from rvtrace.kernel.image import KernelImage
 from rvtrace.trace.events import FAMILIES, KIND_BY_NAME, KINDS, Event, Kind
 from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.text import call_text, describe_safely, returned_text, syscall_name_safe
@@ -63,6 +62,7 @@ class KernelSymbols:
         if not self.tried:
             self.tried = True
             try:
+                from rvtrace.kernel.image import KernelImage   # pyelftools: only when a pc is named
                 elf = self.header.kernel_elf()
                 self.image = KernelImage(elf) if elf else None
             except UserError:

@@ -7,7 +7,9 @@ Where things are:
   encoding.py   the instruction table (bit patterns, fields, formats, RVC expansions)
   decode.py     the decoder generated from that table
   semantics.py  what each instruction does: one Python snippet per instruction
-  translate.py  blocks of guest code -> compiled Python functions; CodeCache
+  translate.py  blocks of guest code -> compiled Python functions, built from:
+    blockreader.py  which instructions make a block;  emitter.py  their Python source
+    codecache.py    the blocks of one machine;  codestore.py  translations kept on disk
   hart.py       the Hart: state, run() and its dispatch loop
   csr.py        CSRs and their rules;  traps.py  traps, interrupts, xRET, wfi
   mmu.py        Sv39, the TLBs, and the slow path of loads/stores/atomics
@@ -15,7 +17,7 @@ Where things are:
 """
 
 from rvtrace.cpu.signals import BusError, Trap
-from rvtrace.cpu.translate import CodeCache
+from rvtrace.cpu.codecache import CodeCache
 from rvtrace.cpu.hart import Hart
 
 __all__ = ["BusError", "CodeCache", "Hart", "Trap"]

@@ -14,10 +14,12 @@ every point the hart is asked (CSR reads, MMIO): see `instret`.
 
 from __future__ import annotations
 
+import os
+
 from rvtrace.cpu.csr import MENVCFG_STCE, CsrFile
 from rvtrace.cpu.mmu import Mmu
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
-from rvtrace.cpu.translate import MAX_BLOCK, Block, read_block, translate, translate_single
+from rvtrace.cpu.translate import MAX_BLOCK, find_block
 from rvtrace.cpu.traps import Traps
 
 
@@ -25,6 +27,10 @@ STUCK_LIMIT = 64         # traps in a row without retiring anything before run()
 
 
 class Hart(CsrFile, Mmu, Traps):
+    max_block = MAX_BLOCK    # longest block, in instructions (1: every instruction alone)
+    # tight loops run in bulk (accel.py); off for comparisons with plain execution
+    accel = os.environ.get("RVTRACE_ACCEL", "") != "off"
+
     def __init__(self, hartid: int, bus, cache, time_fn=None):
         self.hartid = hartid
         self.bus = bus
@@ -284,17 +290,11 @@ class Hart(CsrFile, Mmu, Traps):
         blk = cache.get(key)
         if blk is None:
             try:
-                insns, ppages, fall = read_block(self, pc, 1 if single else MAX_BLOCK, self._watch)
+                blk = find_block(self, pc, ppc, single)
             except Trap as e:            # the second half of a page-straddling instruction
                 self.pc = pc
                 self.take_trap(e.cause, e.tval, pc)
                 return None
-            if single:
-                fn, src = translate_single(insns[0])
-            else:
-                fn, src = translate(insns, fall, may_loop=not self._watch)
-            pcs = [p for p, _, _ in insns] + [fall]
-            blk = Block(fn, len(insns), pcs, frozenset(ppages), src)
             cache.put(key, blk)
         t = (blk.fn, blk.n, blk)
         (ctx.singles if single else ctx.blocks)[pc] = t

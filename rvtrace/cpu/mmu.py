@@ -188,9 +188,12 @@ class Mmu:
             pa = self.translate(va, LOAD)
             delta = self._ram_delta(va, pa)
             if delta is not None:
-                self._ctx.r[va >> 12] = delta
                 i = delta + va
                 value = int.from_bytes(self.ram[i:i + size], "little")
+                if pa >> 12 in self.code_cache.data_watch:
+                    self._watched_load(pa, size)     # no TLB entry: every load there is seen
+                else:
+                    self._ctx.r[va >> 12] = delta
             else:
                 value = self._mmio_read(pa, size, va)
         if signed and value >> (8 * size - 1):
@@ -209,8 +212,17 @@ class Mmu:
     def _phys_read(self, pa: int, size: int, va: int) -> int:
         off = pa - self.ram_base
         if 0 <= off and off + size <= self.ram_size:
-            return int.from_bytes(self.ram[off:off + size], "little")
+            value = int.from_bytes(self.ram[off:off + size], "little")
+            if pa >> 12 in self.code_cache.data_watch:
+                self._watched_load(pa, size)
+            return value
         return self._mmio_read(pa, size, va)
+
+    def _watched_load(self, pa: int, size: int) -> None:
+        """A load from a page the replay watches (CodeCache.set_data_watch) happened."""
+        on_load = self.code_cache.on_load
+        if on_load is not None:
+            on_load(self, pa, size)
 
     def _mmio_read(self, pa: int, size: int, va: int) -> int:
         try:

@@ -41,34 +41,86 @@ S = 1 << 63
 
 @dataclass(frozen=True)
 class Sem:
+    """One instruction's meaning, and what the translator needs to know about it.
+
+    `reads`, `writes_rd`, `hart` and `fast` are derived from the snippet once,
+    here, so the translator never looks at instruction names or snippet text:
+      reads      the source registers the instruction reads ("rs1", "rs2")
+      writes_rd  it writes rd
+      hart       it calls into the hart (the hart must see the current budget)
+      link       jal/jalr: rd receives the address of the next instruction
+      fast       the inline fast path the translator emits: "load", "store",
+                 "amo" (RAM through the write TLB), "sstatus" (csr* on sstatus,
+                 decided per instruction), "fold" (pure: constant inputs give
+                 a constant), None (paste the snippet)
+      amo_fn     AMOs: the name of the AMO_* function that combines the values
+    """
     kind: str
     code: str = ""
     size: int = 0            # loads/stores/AMOs: access size in bytes
     signed: bool = False     # loads: sign-extend
+    reads: tuple = ()
+    writes_rd: bool = False
+    hart: bool = False
+    link: bool = False
+    fast: str | None = None
+    amo_fn: str = ""
+    uses_pc: bool = False    # the snippet embeds {pc} or {npc}
+    csr_op: str = ""         # csr*: "rw", "rs" or "rc"
+    csr_imm: bool = False    # csr*i: the source is the immediate, not rs1
+
+
+def _meta(kind, code="", size=0, signed=False, **extra):
+    """A Sem with its translator metadata filled in from the snippet."""
+    reads = tuple(r for r in ("rs1", "rs2") if "{" + r + "}" in code)
+    if kind == "load":
+        reads = ("rs1",)
+    elif kind in ("store", "branch"):
+        reads = ("rs1", "rs2")
+    meta = dict(reads=reads, writes_rd="{rd}" in code or kind == "load", hart="h." in code,
+                uses_pc="{pc}" in code or "{npc}" in code)
+    if kind in ("load", "store"):
+        meta["fast"] = kind
+    elif kind == "op" and not meta["hart"] and code:
+        meta["fast"] = "fold"
+    elif kind == "csr":
+        meta["fast"] = "sstatus"
+    meta.update(extra)
+    return Sem(kind, code, size, signed, **meta)
 
 
 def _op(code):
-    return Sem("op", code)
+    return _meta("op", code)
 
 
 def _load(size, signed):
-    return Sem("load", size=size, signed=signed)
+    return _meta("load", size=size, signed=signed)
 
 
 def _store(size):
-    return Sem("store", size=size)
+    return _meta("store", size=size)
 
 
 def _branch(cond):
-    return Sem("branch", cond)
+    return _meta("branch", cond)
 
 
 def _sys(code):
-    return Sem("system", code)
+    return _meta("system", code)
+
+
+def _jump(code):
+    return _meta("jump", code, link=True)
+
+
+def _csr(code):
+    op = "rw rs rc".split()[int(code.split(", ")[1])]      # csr_op's second argument
+    return _meta("csr", code, csr_op=op, csr_imm="{imm}" in code)
 
 
 def _amo(size, fn):
-    return Sem("op", f"{{rd}} = h.amo({{rs1}}, {{rs2}}, {size}, AMO_{fn}, {{idx}})", size=size)
+    return _meta("op", f"{{rd}} = h.amo({{rs1}}, {{rs2}}, {size}, AMO_{fn}, {{idx}})", size=size,
+                 fast="amo", amo_fn=f"AMO_{fn}")
 
 
 # --- division (RISC-V defines every case: no traps) ---------------------------
@@ -141,8 +193,8 @@ SEMANTICS: dict[str, Sem] = {
     # RV64I: upper immediates and jumps
     "lui": _op("{rd} = {imm} & M"),
     "auipc": _op("{rd} = ({pc} + {imm}) & M"),
-    "jal": Sem("jump", "{rd} = {npc}\nreturn ({pc} + {imm}) & M"),
-    "jalr": Sem("jump", "t = ({rs1} + {imm}) & 0xFFFFFFFFFFFFFFFE\n{rd} = {npc}\nreturn t"),
+    "jal": _jump("{rd} = {npc}\nreturn ({pc} + {imm}) & M"),
+    "jalr": _jump("t = ({rs1} + {imm}) & 0xFFFFFFFFFFFFFFFE\n{rd} = {npc}\nreturn t"),
     # branches: the condition
     "beq": _branch("{rs1} == {rs2}"),
     "bne": _branch("{rs1} != {rs2}"),
@@ -209,18 +261,18 @@ SEMANTICS: dict[str, Sem] = {
     "fence.tso": _op(""),
     "fence.i": _sys("h.fence_i({idx})\nreturn {npc}"),
     # system: the hart does the work and says where to continue
-    "ecall": Sem("trap", "h.ecall({idx})"),
-    "ebreak": Sem("trap", "h.ebreak({pc}, {idx})"),
+    "ecall": _meta("trap", "h.ecall({idx})"),
+    "ebreak": _meta("trap", "h.ebreak({pc}, {idx})"),
     "mret": _sys("return h.mret({bits}, {idx})"),
     "sret": _sys("return h.sret({bits}, {idx})"),
     "wfi": _sys("h.wfi({bits}, {idx})\nreturn {npc}"),
     "sfence.vma": _sys("h.sfence_vma({rs1}, {rs2}, {bits}, {idx})\nreturn {npc}"),
-    "csrrw": Sem("csr", "{rd} = h.csr_op({csr}, 0, {rs1}, {rd_nonzero}, True, {bits}, {idx})"),
-    "csrrs": Sem("csr", "{rd} = h.csr_op({csr}, 1, {rs1}, True, {rs1_nonzero}, {bits}, {idx})"),
-    "csrrc": Sem("csr", "{rd} = h.csr_op({csr}, 2, {rs1}, True, {rs1_nonzero}, {bits}, {idx})"),
-    "csrrwi": Sem("csr", "{rd} = h.csr_op({csr}, 0, {imm}, {rd_nonzero}, True, {bits}, {idx})"),
-    "csrrsi": Sem("csr", "{rd} = h.csr_op({csr}, 1, {imm}, True, {imm_nonzero}, {bits}, {idx})"),
-    "csrrci": Sem("csr", "{rd} = h.csr_op({csr}, 2, {imm}, True, {imm_nonzero}, {bits}, {idx})"),
+    "csrrw": _csr("{rd} = h.csr_op({csr}, 0, {rs1}, {rd_nonzero}, True, {bits}, {idx})"),
+    "csrrs": _csr("{rd} = h.csr_op({csr}, 1, {rs1}, True, {rs1_nonzero}, {bits}, {idx})"),
+    "csrrc": _csr("{rd} = h.csr_op({csr}, 2, {rs1}, True, {rs1_nonzero}, {bits}, {idx})"),
+    "csrrwi": _csr("{rd} = h.csr_op({csr}, 0, {imm}, {rd_nonzero}, True, {bits}, {idx})"),
+    "csrrsi": _csr("{rd} = h.csr_op({csr}, 1, {imm}, True, {imm_nonzero}, {bits}, {idx})"),
+    "csrrci": _csr("{rd} = h.csr_op({csr}, 2, {imm}, True, {imm_nonzero}, {bits}, {idx})"),
 }
 
 for _size, _sfx in ((4, "w"), (8, "d")):

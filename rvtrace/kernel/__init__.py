@@ -6,7 +6,17 @@ memory.py   Sv39 translation (kernel stacks live high) and page-fault resolution
 syscalls.py THE system call table (numbers, names, argument kinds) and its formatting
 """
 
-from rvtrace.kernel.image import Frame, KernelImage, StructLayout
-from rvtrace.kernel.procs import ProcessView, ProcInfo
-
 __all__ = ["Frame", "KernelImage", "ProcInfo", "ProcessView", "StructLayout"]
+
+_HOMES = {"Frame": "image", "KernelImage": "image", "StructLayout": "image",
+          "ProcInfo": "procs", "ProcessView": "procs"}
+
+
+def __getattr__(name):
+    """Import on first use: image.py brings pyelftools, which commands that only
+    format syscalls (dump) do not need."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'rvtrace.kernel' has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f"rvtrace.kernel.{home}"), name)

@@ -1,26 +1,119 @@
-"""The on-disk store of compiled block code."""
+"""The on-disk store of translations: found by what was translated, checked when loaded,
+private to the user, bounded."""
 
-from rvtrace.cpu import codestore
+import os
+import time
+
+import pytest
+from cpuutil import asm, make_hart
+
+from rvtrace.cpu import codestore, translate
 
 
-def test_compiled_code_is_stored_and_reused(tmp_path, monkeypatch):
-    monkeypatch.setenv("RVTRACE_CODE_CACHE", str(tmp_path))
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A fresh store in tmp_path, and nothing remembered in this process."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("RVTRACE_CODE_CACHE", str(d))
     monkeypatch.setattr(codestore, "_dir", False)
+    monkeypatch.setattr(translate, "_variants", {})
+    monkeypatch.setattr(translate, "_on_disk_looked", set())
+    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0})
+    yield codestore._cache_dir()
+    monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
+
+
+LOOP = [asm("addi", rd=5, rs1=5, imm=3), asm("xori", rd=6, rs1=5, imm=1), asm("jal", rd=0, imm=-8)]
+
+
+def _run(words=LOOP, budget=100):
+    h = make_hart(words)
+    h.run(budget)
+    return h
+
+
+def _forget(monkeypatch):
+    """As a new process would start: nothing in memory, only the disk."""
+    monkeypatch.setattr(translate, "_variants", {})
+    monkeypatch.setattr(translate, "_on_disk_looked", set())
+
+
+def test_a_warm_run_translates_nothing(store, monkeypatch):
+    first = _run()
+    assert translate.stats["translated"] >= 1 and list(store.glob("*.blk"))
+    _forget(monkeypatch)
+    monkeypatch.setattr(translate, "block_source", None)     # a warm run must not emit source
+    monkeypatch.setattr(translate, "read_block", None)       # nor decode
+    again = _run()
+    assert translate.stats["disk"] >= 1
+    assert again.x == first.x and again.pc == first.pc and again.instret == first.instret
+
+
+def test_other_bytes_at_the_same_pc_are_translated_anew(store, monkeypatch):
+    _run()
+    _forget(monkeypatch)
+    before = translate.stats["translated"]
+    other = [asm("addi", rd=5, rs1=5, imm=7)] + LOOP[1:]
+    h = _run(other, budget=3)
+    assert translate.stats["translated"] > before
+    assert h.x[5] == 7 and h.x[6] == 6
+
+
+def test_damaged_or_foreign_files_are_ignored(store, monkeypatch):
+    first = _run()
+    for f in store.glob("*.blk"):
+        data = bytearray(f.read_bytes())
+        data[-5] ^= 0xFF                                     # no longer matches its hash
+        f.write_bytes(bytes(data))
+    _forget(monkeypatch)
+    before = translate.stats["translated"]
+    again = _run()
+    assert translate.stats["translated"] > before and again.x == first.x
+
+
+def test_code_not_compiled_from_its_source_is_refused(store):
     src = "def f(a):\n    return a + 41\n"
-    code = codestore.compile_cached(src, "<t>")
-    files = list(tmp_path.rglob("*.code"))
-    assert len(files) == 1
+    path = store / (codestore.source_hash(src) + ".code")
+    codestore._write(path, (codestore.FORMAT, src, compile("def f(a):\n    return 0\n", "<x>", "exec")))
     scope = {}
-    exec(codestore.compile_cached(src, "<t>"), scope)       # now read back from disk
-    assert scope["f"](1) == 42
-    files[0].write_bytes(b"garbage")                         # a broken file is recompiled
-    exec(codestore.compile_cached(src, "<t>"), scope)
-    assert scope["f"](2) == 43 and code.co_filename == "<t>"
+    exec(codestore.compile_cached(src), scope)
+    assert scope["f"](1) == 42                               # recompiled from the source
+    scope = {}
+    exec(codestore.compile_cached(src), scope)              # and now read back from disk
+    assert scope["f"](2) == 43
 
 
-def test_off_switch(tmp_path, monkeypatch):
+def test_store_is_private(store):
+    assert (store.stat().st_mode & 0o777) == 0o700
+    assert (store.parent.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_store_others_can_write_is_not_used(tmp_path, monkeypatch):
+    d = tmp_path / "shared"
+    d.mkdir(mode=0o777)
+    os.chmod(d, 0o777)
+    monkeypatch.setenv("RVTRACE_CODE_CACHE", str(d))
+    monkeypatch.setattr(codestore, "_dir", False)
+    assert codestore._cache_dir() is None
+    monkeypatch.setattr(codestore, "_dir", False)
+
+
+def test_prune_by_age_then_size(store):
+    now = time.time()
+    for i in range(10):
+        f = store / f"{i:02d}.blk"
+        f.write_bytes(b"x" * 1000)
+        os.utime(f, (now - i * 3600, now - i * 3600))      # 00 newest ... 09 oldest
+    old = store / "old.code"
+    old.write_bytes(b"y")
+    os.utime(old, (now - 40 * 86400, now - 40 * 86400))
+    assert codestore.prune(store, max_bytes=5500, max_age_days=30) == 6
+    assert sorted(f.name for f in store.iterdir() if f.suffix == ".blk") == [f"{i:02d}.blk" for i in range(5)]
+
+
+def test_off_switch(monkeypatch):
     monkeypatch.setenv("RVTRACE_CODE_CACHE", "off")
     monkeypatch.setattr(codestore, "_dir", False)
-    codestore.compile_cached("x = 1\n", "<t>")
+    codestore.compile_cached("x = 1\n")
     assert codestore._cache_dir() is None
     monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again

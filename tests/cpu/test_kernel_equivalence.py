@@ -16,7 +16,7 @@ def _boot(program, max_block, monkeypatch):
         kernel, disk, bootargs = bundle.bundled_boot(program, [], cow=True)
     except Exception as exc:                                  # no toolchain / guest sources
         pytest.skip(f"bundled guest not available: {exc}")
-    monkeypatch.setattr(hart_mod, "MAX_BLOCK", max_block)
+    monkeypatch.setattr(hart_mod.Hart, "max_block", max_block)
     m = Machine(MachineConfig(kernel=str(kernel), disk=str(disk), bootargs=bootargs))
     out = []
     m.on_console_output = out.append
@@ -29,3 +29,15 @@ def test_forkexec_same_with_blocks_and_single_steps(monkeypatch):
     singles = _boot("forkexec", 1, monkeypatch)
     assert blocks[0] == "poweroff" and blocks[1] == 0
     assert blocks == singles
+
+
+def test_forkexec_same_with_and_without_loop_acceleration(monkeypatch):
+    from rvtrace.cpu import accel
+    from rvtrace.cpu import hart as hart_mod
+    monkeypatch.setattr(hart_mod.Hart, "accel", True)
+    before = accel.stats["bulks"]
+    fast = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch)
+    assert accel.stats["bulks"] > before                     # the kernel's loops did run in bulk
+    monkeypatch.setattr(hart_mod.Hart, "accel", False)
+    plain = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch)
+    assert fast[0] == "poweroff" and fast == plain

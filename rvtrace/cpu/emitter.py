@@ -1,0 +1,427 @@
+"""The emitter: Python source for a trace of decoded guest instructions.
+
+A block's function looks like this:
+
+    def blk(h, x, ram, R, W, left):  # hart, registers, RAM, read/write TLBs, budget
+        r10 = x[10]; r11 = x[11]     # guest registers used, as locals
+        try:
+            ...one snippet per instruction...
+        except BaseException:        # a trap or an MMIO exit: the registers so far
+            x[10] = r10; x[11] = r11
+            raise
+        x[10] = r10; x[11] = r11
+        h._left = left - n           # the budget after this block
+        return <next pc>
+
+What to emit for each instruction comes from the instruction table's
+metadata (semantics.Sem: registers read, whether rd is written, whether the
+hart is called, which inline fast path applies), never from its name.
+A trace that ends by branching back to its start runs round after round in
+one call, and a loop the accelerator recognises (accel.py) first runs as
+many whole rounds as it can in bulk.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+
+from rvtrace.cpu import accel
+from rvtrace.cpu import decode as dec
+from rvtrace.cpu.csr import MS_MXR, MS_SIE, MS_SUM, SSTATUS, SSTATUS_READABLE, SSTATUS_WRITABLE
+from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
+from rvtrace.cpu.signals import MmioExit, Resync, Trap
+
+MAX_BLOCK = 32
+M64 = (1 << 64) - 1
+TERMINATORS = {"branch", "jump", "system", "trap"}
+
+_LOADS = {  # (size, signed) -> how the fast path reads RAM at index `o + a`
+    (1, False): "ram[o + a]",
+    (1, True): "LB(ram, o + a)[0] & 0xFFFFFFFFFFFFFFFF",
+    (2, False): "LHU(ram, o + a)[0]",
+    (2, True): "LH(ram, o + a)[0] & 0xFFFFFFFFFFFFFFFF",
+    (4, False): "LWU(ram, o + a)[0]",
+    (4, True): "LW(ram, o + a)[0] & 0xFFFFFFFFFFFFFFFF",
+    (8, False): "LD(ram, o + a)[0]",
+}
+_STORES = {
+    1: "ram[o + a] = {v} & 0xFF",
+    2: "SH(ram, o + a, {v} & 0xFFFF)",
+    4: "SW(ram, o + a, {v} & 0xFFFFFFFF)",
+    8: "SD(ram, o + a, {v})",
+}
+
+GLOBALS = {
+    "LB": struct.Struct("<b").unpack_from, "LH": struct.Struct("<h").unpack_from,
+    "LHU": struct.Struct("<H").unpack_from, "LW": struct.Struct("<i").unpack_from,
+    "LWU": struct.Struct("<I").unpack_from, "LD": struct.Struct("<Q").unpack_from,
+    "SH": struct.Struct("<H").pack_into, "SW": struct.Struct("<I").pack_into,
+    "SD": struct.Struct("<Q").pack_into,
+    "Resync": Resync, "MmioExit": MmioExit, "Trap": Trap, "PLAN": accel.Plan,
+    **RUNTIME,
+}
+
+
+# --- snippet expansion ------------------------------------------------------------
+
+_MACROS = {
+    # low 32 bits, sign-extended, as an unsigned 64-bit value
+    "SX32": "((({0}) + 0x80000000 & 0xFFFFFFFF) + 0xFFFFFFFF80000000 & 0xFFFFFFFFFFFFFFFF)",
+    "S32": "((({0}) + 0x80000000 & 0xFFFFFFFF) - 0x80000000)",
+    "S64": "((({0}) ^ 0x8000000000000000) - 0x8000000000000000)",
+}
+_MACRO_RE = re.compile(r"\b(SX32|S32|S64)\(")
+
+
+def _expand_macros(code: str) -> str:
+    while True:
+        m = _MACRO_RE.search(code)
+        if not m:
+            return code
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            i += 1
+        inner = code[m.end():i - 1]
+        code = code[:m.start()] + _MACROS[m.group(1)].format(inner) + code[i:]
+
+
+def _constants(code: str) -> str:
+    code = re.sub(r"\bM\b", "0xFFFFFFFFFFFFFFFF", code)
+    return re.sub(r"\bS\b", "0x8000000000000000", code)
+
+
+_PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi rd, rs, 0)
+    (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
+    (re.compile(r"\(0 \+ (r\d+)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
+    (re.compile(r"\((r\d+) \+ 0\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
+]
+
+
+def _peephole(line: str) -> str:
+    for pattern, repl in _PEEPHOLE:
+        line = pattern.sub(repl, line)
+    return line
+
+
+def _reg(n: int) -> str:
+    return f"r{n}" if n else "0"
+
+
+class _Emitter:
+    """Generates the body of one block (a trace: see read_block)."""
+
+    def __init__(self, symbolic_pc: bool = False, accelerate: bool = False):
+        # symbolic_pc: the code reads its pc from the parameter `pc` instead of
+        # embedding it, so one compiled code object serves every address
+        # (one-instruction steps, see translate_single).
+        self.symbolic = symbolic_pc
+        self.accelerate = accelerate              # loops recognised by accel.plan run in bulk
+        self.insns: list = []
+        self.plan = None                          # the accel.plan of a loop, if any
+        self.lines: list[str] = []
+        self.used: set[int] = set()
+        self.written: list[int] = []              # in order of first write
+        self.const: dict[int, int] = {}           # registers whose value is known here
+        self.next_expr: str | None = None         # the last instruction's next-pc expression
+        self.branch = None                        # (cond, target, fallthrough) of a final branch
+        self.jump_target = None                   # target of a final jal
+        self.exits: list[list[int]] = []          # registers written before each side exit
+        self.kind = "fall"
+
+    def _src(self, r: int) -> str:
+        if r == 0:
+            return "0"
+        if r in self.const:
+            return hex(self.const[r])
+        return f"r{r}"
+
+    def snippet(self, insn: dec.Insn, pc: int, idx: int, sem, rd_name=None) -> list[str]:
+        rd = insn.rd
+        fields = {
+            "rd": rd_name or (f"r{rd}" if rd else "_"),
+            "rs1": self._src(insn.rs1), "rs2": self._src(insn.rs2),
+            "imm": f"({insn.imm})", "csr": str(insn.csr), "idx": str(idx),
+            "pc": self._pc(pc), "npc": self._pc(pc, insn.length),
+            "rd_nonzero": str(rd != 0), "rs1_nonzero": str(insn.rs1 != 0),
+            "imm_nonzero": str(insn.imm != 0), "bits": hex(insn.bits),
+        }
+        code = _constants(_expand_macros(sem.code.format(**fields)))
+        return [_peephole(line) for line in code.splitlines()]
+
+    def _pc(self, pc: int, plus: int = 0) -> str:
+        """The expression for pc + plus (an address)."""
+        if self.symbolic:
+            return f"((pc + {plus}) & 0xFFFFFFFFFFFFFFFF)" if plus else "pc"
+        return hex((pc + plus) & M64)
+
+    def _write(self, r: int, value: int | None) -> None:
+        if r == 0:
+            return
+        if r not in self.written:
+            self.written.append(r)
+        self.used.add(r)
+        if value is None:
+            self.const.pop(r, None)
+        else:
+            self.const[r] = value
+
+    def writeback(self, regs=None) -> str:
+        regs = self.written if regs is None else regs
+        return "; ".join(f"x[{r}] = r{r}" for r in regs) or "pass"
+
+    def add(self, insn: dec.Insn | None, bits: int, pc: int, idx: int, last: bool) -> None:
+        self.insns.append((pc, bits, insn))
+        if insn is None:
+            self.lines += ["h._left = left", f"h.illegal({bits:#x}, {idx})"]
+            self.kind = "trap"
+            return
+        sem = SEMANTICS[insn.name]
+        self._note_reads(insn, sem)
+        if sem.kind == "load":
+            self._load(insn, sem, idx)
+        elif sem.kind == "store":
+            self._store(insn, sem, idx)
+        elif sem.kind == "branch":
+            self._branch(insn, sem, pc, idx, last)
+        elif sem.fast == "amo":
+            self._amo(insn, sem, idx)
+        elif sem.kind == "op":
+            self._op(insn, sem, pc, idx)
+        elif sem.fast == "sstatus" and insn.csr == SSTATUS:
+            self._sstatus(insn, sem, pc, idx)
+        else:
+            lines = self.snippet(insn, pc, idx, sem)
+            if lines and lines[-1].startswith("return "):
+                ret = lines.pop()[len("return "):]
+                if last:
+                    self.next_expr = ret
+                    if sem.link and not sem.reads and not self.symbolic:     # jal
+                        self.jump_target = (pc + insn.imm) & M64
+                    elif sem.kind == "jump" and insn.rs1 in self.const and not self.symbolic:
+                        self.jump_target = (self.const[insn.rs1] + insn.imm) & M64 & ~1   # a known return
+            if sem.hart:
+                self.lines.append("h._left = left")
+                if self.written:    # observers (on_xret, on_satp) must see current registers
+                    self.lines.append(self.writeback())
+            self.lines.extend(lines)
+            if sem.writes_rd:
+                link = (pc + insn.length) & M64 if sem.link and not self.symbolic else None
+                self._write(insn.rd, link)
+            if sem.kind == "csr":           # go on, unless the write needs a fresh look at the state
+                self.lines.append(f"if h._resync: raise Resync({self._pc(pc, insn.length)})")
+            elif last or sem.kind != "jump":
+                self.kind = sem.kind
+
+    def _note_reads(self, insn, sem) -> None:
+        for name in sem.reads:
+            r = insn.rs1 if name == "rs1" else insn.rs2
+            if r and r not in self.const:
+                self.used.add(r)
+
+    def _op(self, insn, sem, pc, idx) -> None:
+        if not sem.code:
+            return                                           # fence: nothing to do
+        pure = sem.fast == "fold" and not (self.symbolic and sem.uses_pc)
+        reads = [insn.rs1 if name == "rs1" else insn.rs2 for name in sem.reads]
+        if pure and all(r == 0 or r in self.const for r in reads):
+            scope = {}
+            for line in self.snippet(insn, pc, idx, sem, rd_name="_v"):
+                exec(line, dict(GLOBALS), scope)             # fold: every input is known
+            if insn.rd:
+                self.lines.append(f"r{insn.rd} = {scope['_v']:#x}")
+                self._write(insn.rd, scope["_v"])
+            return
+        if not pure:
+            self.lines.append("h._left = left")
+        self.lines.extend(self.snippet(insn, pc, idx, sem))
+        self._write(insn.rd, None)
+
+    def _sstatus(self, insn, sem, pc, idx) -> None:
+        """sstatus, inline: kernels read and write it around every lock.
+
+        The fast path handles S/M mode when the write changes neither SUM/MXR
+        (translation) nor turns SIE on (an interrupt could become takeable);
+        everything else takes csr_op, the one full definition."""
+        dest = f"r{insn.rd}" if insn.rd else "_"
+        imm_form = sem.csr_imm
+        v = str(insn.imm) if imm_form else self._src(insn.rs1)
+        writes = sem.csr_op == "rw" or (insn.imm if imm_form else insn.rs1) != 0
+        new = {"rw": v, "rs": f"t | {v}", "rc": f"t & ~{v}"}[sem.csr_op]
+        slow = self.snippet(insn, pc, idx, sem)
+        if not writes:
+            self.lines += ["if h.priv:", f"    {dest} = h.mstatus & {SSTATUS_READABLE:#x}", "else:",
+                           "    h._left = left"] + ["    " + line for line in slow]
+        else:
+            self.lines += [
+                "t = h.mstatus",
+                f"n = (t & {~SSTATUS_WRITABLE & M64:#x}) | (({new}) & {SSTATUS_WRITABLE:#x})",
+                f"if h.priv and not (n ^ t) & {MS_SUM | MS_MXR:#x} and not n & ~t & {MS_SIE:#x}:",
+                "    h.mstatus = n",
+                f"    {dest} = t & {SSTATUS_READABLE:#x}",
+                "else:",
+                "    h._left = left",
+            ] + ["    " + line for line in slow] + [
+                f"    if h._resync: raise Resync({self._pc(pc, insn.length)})"]
+        self._write(insn.rd, None)
+
+    def _amo(self, insn, sem, idx) -> None:
+        """An AMO: RAM through the write TLB inline, everything else via h.amo."""
+        size = sem.size
+        fn = sem.amo_fn
+        dest = f"r{insn.rd}" if insn.rd else "_"
+        src = self._src(insn.rs2)
+        mask = "0xFFFFFFFF" if size == 4 else "0xFFFFFFFFFFFFFFFF"
+        read = "LWU(ram, o + a)[0]" if size == 4 else "LD(ram, o + a)[0]"
+        write = "SW" if size == 4 else "SD"
+        result = "SX32(t)" if size == 4 else "t"
+        self.lines += [
+            f"a = {self._src(insn.rs1)}",
+            "o = W.get(a >> 12)",
+            f"if o is None or a & {size - 1}:",
+            "    h._left = left",
+            f"    {dest} = h.amo(a, {src}, {size}, {fn}, {idx})",
+            "else:",
+            f"    t = {read}",
+            f"    {write}(ram, o + a, {fn}(t, {src} & {mask}, {size}) & {mask})",
+            "    " + _constants(_expand_macros(f"{dest} = {result}")),
+        ]
+        self._write(insn.rd, None)
+
+    def _branch(self, insn, sem, pc, idx, last) -> None:
+        cond = self.snippet(insn, pc, idx, sem)[0]
+        target = (pc + insn.imm) & M64
+        fall = (pc + insn.length) & M64
+        if last:
+            self.next_expr = f"{self._pc(pc, insn.imm)} if {cond} else {self._pc(pc, insn.length)}"
+            self.branch = None if self.symbolic else (cond, target, fall)
+            self.kind = "branch"
+            return
+        self.exits.append(list(self.written))
+        self.lines += [                                      # a side exit; the trace goes on
+            f"if {cond}:",
+            f"    @@WRITEBACK {len(self.exits) - 1}@@",
+            f"    h._left = left - {idx + 1}",
+            f"    return {target:#x}",
+        ]
+
+    def _address(self, insn) -> str:
+        # No wrap-around mask: an address outside 0..2**64-1 misses the TLB and
+        # the slow path (which masks) handles it.
+        base = self._src(insn.rs1)
+        if insn.rs1 == 0 or insn.rs1 in self.const:
+            return f"a = {(int(base, 16) + insn.imm) & M64:#x}"
+        return f"a = {base} + ({insn.imm})" if insn.imm else f"a = {base}"
+
+    def _load(self, insn, sem, idx) -> None:
+        size, signed = sem.size, sem.signed
+        dest = f"r{insn.rd}" if insn.rd else "_"
+        crossing = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
+        self.lines += [
+            self._address(insn),
+            "o = R.get(a >> 12)",
+            f"if o is None{crossing}:",
+            "    h._left = left",
+            f"    {dest} = h.load(a & 0xFFFFFFFFFFFFFFFF, {size}, {signed}, {idx})",
+            "    if h._exit: raise MmioExit()",
+            "else:",
+            f"    {dest} = {_LOADS[(size, signed)]}",
+        ]
+        self._write(insn.rd, None)
+
+    def _store(self, insn, sem, idx) -> None:
+        size = sem.size
+        value = self._src(insn.rs2)
+        crossing = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
+        self.lines += [
+            self._address(insn),
+            "o = W.get(a >> 12)",
+            f"if o is None{crossing}:",
+            "    h._left = left",
+            f"    h.store(a & 0xFFFFFFFFFFFFFFFF, {size}, {value}, {idx})",
+            "else:",
+            "    " + _STORES[size].format(v=value),
+        ]
+
+    def _loop_back(self, start: int) -> str | None:
+        """If the trace ends by jumping back to its start, the condition for that."""
+        if self.branch is not None and self.branch[1] == start:
+            return self.branch[0]
+        if self.kind == "jump" and self.jump_target == start:
+            return "True"
+        return None
+
+    def _bulk(self, n: int) -> list[str]:
+        """Lines that start a loop round by running as many rounds as accel.bulk can at once."""
+        p = self.plan = accel.plan(self.insns) if self.accelerate else None
+        if p is None:
+            return []
+        regs = ", ".join(f"r{r}" for r in p[1]) + ("," if len(p[1]) == 1 else "")
+        return [
+            "_b = True",
+            f"if _b and left >= {n * (accel.MIN_ROUNDS + 1)}:",
+            f"    _t = _P.run(R, W, ram, left, ({regs}))",
+            "    if _t is None:",
+            "        _b = False",
+            "    else:",
+            f"        left, ({regs}) = _t",
+        ]
+
+    def source(self, name: str, n: int, start: int, fallthrough: int, may_loop: bool) -> str:
+        load = "; ".join(f"r{r} = x[{r}]" for r in sorted(self.used))
+        back = self.writeback()
+        loop = self._loop_back(start) if may_loop else None
+        body = []
+        for line in self.lines:
+            if line.strip().startswith("@@WRITEBACK"):
+                k = int(line.split()[1].rstrip("@"))
+                # in a loop every register may have changed in an earlier round
+                line = line.replace(line.strip(), self.writeback(None if loop else self.exits[k]))
+            body.append(line)
+        if loop is not None:
+            # A loop inside one Python call: round after round while the budget
+            # holds a whole round (the dispatcher checked the first one).
+            head = self._bulk(n)
+            body = head[:1] + ["while True:"] + ["    " + line for line in head[1:] + body] + [
+                f"    if {loop}:",
+                f"        left -= {n}",
+                f"        if left >= {n}:",
+                "            continue",
+                f"        _n = {start:#x}",
+                "        break",
+                f"    left -= {n}",
+                f"    _n = {self.branch[2]:#x}" if self.branch else "    _n = None",
+                "    break",
+            ]
+        elif self.next_expr is not None:
+            body.append(f"_n = {self.next_expr}")
+        if not body:
+            body = ["pass"]
+        extra = ", pc=0" if self.symbolic else ""
+        if self.plan is not None:
+            extra += f", _P=PLAN({self.plan!r})"         # prepared once, when the block is defined
+        out = [f"def {name}(h, x, ram, R, W, left{extra}):"]
+        if load:
+            out.append("    " + load)
+        out.append("    try:")
+        out += ["        " + line for line in body]
+        out += ["    except BaseException:", "        " + back, "        raise", "    " + back]
+        if self.kind == "system":
+            out.append("    raise Resync(_n)")
+        elif self.kind == "trap":
+            out.append("    raise AssertionError('unreachable: the instruction traps')")
+        elif loop is not None:
+            out.append("    h._left = left")
+            out.append("    return _n")
+        else:
+            out.append(f"    h._left = left - {n}")
+            if self.next_expr is not None:
+                out.append("    return _n")
+            elif self.symbolic:
+                out.append(f"    return {self._pc(start, fallthrough - start)}")
+            else:
+                out.append(f"    return {fallthrough:#x}")
+        return "\n".join(out) + "\n"
+
+
