@@ -99,6 +99,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
            metadata: dict | None = None) -> RecordResult:
     """Record a run into the trace at `path`; returns how it went (never raises for a guest problem
     once the trace is open: the ending says what happened)."""
+    target = check_output(path, "trace", inputs=[config.kernel, config.disk])
     kernel, disk, image = load_guest(config)
     driver = ShellDriver(shell_command) if shell_command is not None else None
     holder: dict = {}
@@ -115,7 +116,6 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
         meta["introspection"] = view.reason or "the kernel has no swtch/struct context to watch"
     # Written beside the target and renamed into place when complete: a run that fails
     # never replaces a trace the user has (and an earlier one is kept as NAME.old).
-    target = check_output(path, "trace", inputs=[config.kernel, config.disk])
     partial = partial_path(target)
     writer = TraceWriter(partial, config=config.to_dict(), seed=config.seed, kernel=kernel, disk=disk,
                          metadata=meta)

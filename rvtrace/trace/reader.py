@@ -97,7 +97,8 @@ class TraceHeader:
         if data is None:
             return None
         try:
-            out = validate.inflate(data, declared=declared, cap=cap, what=what)
+            out = validate.inflate(data, declared=declared, cap=cap, what=what,
+                                   undeclared=validate.MAX_UNDECLARED_BYTES)
         except Invalid as exc:
             raise TraceError(f"{self.path}: {exc}") from None
         if sha is not None and hashlib.sha256(out).hexdigest() != sha:
@@ -167,7 +168,8 @@ class TraceReader:
             last = self._chunk_events(len(self.chunks) - 1)[-1]
             if last[0] == Kind.END:
                 self._ending = last[4:6]
-                self.problem = None       # every event is there; only the index was lost
+                if not self.damaged:
+                    self.problem = None   # every event is there; only the index was lost
 
     def _index_agrees(self) -> bool:
         last = self.chunks[-1] if self.chunks else None

@@ -25,9 +25,10 @@ from rvtrace.trace.events import KINDS, Kind
 MAX_HARTS = 8                        # the board's (rvtrace.machine.config.MAX_HARTS)
 MIN_MEM_MIB, MAX_MEM_MIB = 1, 1024   # the board's RAM sizes (rvtrace.machine.config)
 MAX_KERNEL_BYTES = 64 << 20          # an inflated kernel ELF
-MAX_DISK_BYTES = 256 << 20           # an inflated disk image
+MAX_DISK_BYTES = 128 << 20           # an inflated disk image (xv6's is 2 MiB)
+MAX_UNDECLARED_BYTES = 32 << 20      # either, from a trace that does not declare its sizes
 MAX_CHUNK_EVENTS = 1 << 16           # events in one chunk (the writer uses at most 4096)
-MAX_CHUNK_BYTES = 64 << 20           # one chunk's inflated events
+MAX_CHUNK_BYTES = 32 << 20           # one chunk's inflated events
 MAX_DEPTH = 8                        # nesting of any value inside an event or the metadata
 MAX_PID = (1 << 31) - 1              # a C int, as the kernel's
 MAX_ICOUNT = (1 << 63) - 1
@@ -238,12 +239,14 @@ def check_config(config: dict) -> None:
 
 # --- bounded decompression -----------------------------------------------------------------
 
-def inflate(data: bytes, *, declared: int | None, cap: int, what: str) -> bytes:
-    """zlib-inflate `data`, never producing more than `declared` (else `cap`) bytes.
+def inflate(data: bytes, *, declared: int | None, cap: int, what: str,
+            undeclared: int | None = None) -> bytes:
+    """zlib-inflate `data`, never producing more than `declared` bytes (`cap` at most; with
+    no declared size, `undeclared` or else `cap`).
 
     A bomb -- a small body that inflates to gigabytes -- stops at the limit
     with Invalid instead of filling the memory."""
-    limit = cap if declared is None else declared
+    limit = declared if declared is not None else min(cap, undeclared or cap)
     if limit > cap:
         raise Invalid(f"the {what} claims {limit} bytes, more than the {cap >> 20} MiB allowed")
     d = zlib.decompressobj()
@@ -253,7 +256,7 @@ def inflate(data: bytes, *, declared: int | None, cap: int, what: str) -> bytes:
         raise Invalid(f"the {what} is corrupted ({exc})") from None
     if len(out) > limit:
         if declared is None:
-            raise Invalid(f"the {what} inflates to more than {cap >> 20} MiB")
+            raise Invalid(f"the {what} inflates to more than {limit >> 20} MiB")
         raise Invalid(f"the {what} inflates to more than its declared {declared} bytes")
     if not d.eof:
         raise Invalid(f"the {what} is cut short")

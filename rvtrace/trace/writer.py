@@ -23,9 +23,11 @@ from rvtrace.trace.errors import TraceError
 
 HEADER_LEVEL = 6
 
-# The longest a written event waits in memory before it reaches the file: a
-# recording killed outright (SIGKILL, power cut) loses at most this much wall time.
-FLUSH_EVERY_S = 1.0
+# How long a written event may wait in memory before a flush is due. Checked at
+# every event and at every input poll of the recorder (a fraction of a second
+# apart), so a recording killed outright (SIGKILL, power cut) loses at most the
+# last second.
+FLUSH_EVERY_S = 0.5
 
 
 class TraceWriter:
@@ -100,11 +102,11 @@ class TraceWriter:
         self._pending.append([int(kind), delta, hart, pid, *payload])
         self._kinds_mask |= 1 << kind
         self.n_events += 1
-        if len(self._pending) >= self.chunk_events:
+        if len(self._pending) >= self.chunk_events or time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
             self.flush()
 
     def flush_if_due(self) -> None:
-        """Flush when the oldest buffered event has waited FLUSH_EVERY_S of wall time.
+        """Flush when the buffered events have waited FLUSH_EVERY_S of wall time or more.
 
         The recorder calls this often (at every input poll): it is the bound
         on what a killed recording loses."""
