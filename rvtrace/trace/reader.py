@@ -25,6 +25,8 @@ from typing import Iterator
 
 import msgpack
 
+from rvtrace.errors import UserError
+from rvtrace.files import check_input
 from rvtrace.trace import format as fmt
 from rvtrace.trace import validate
 from rvtrace.trace.events import ENDINGS, Event, Kind, name_of
@@ -41,9 +43,10 @@ CACHED_CHUNKS = 8
 # as it is read.
 EAGER_CHECK_BYTES = 4 << 20
 
-# Everything a damaged msgpack stream or zlib body can raise while decoding.
+# Everything a damaged msgpack stream or zlib body can raise while decoding (and a
+# file that fails to read half-way).
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError,
-                  msgpack.UnpackException, zlib.error, EOFError, Invalid)
+                  msgpack.UnpackException, zlib.error, EOFError, Invalid, OSError)
 
 
 class _Bad(Exception):
@@ -363,6 +366,12 @@ class TraceReader:
 # --- helpers ---------------------------------------------------------------------
 
 def _open(path: Path):
+    # Only a regular file: a FIFO would block the open, /proc/self/mem fails mid-read.
+    try:
+        if os.path.exists(path) and not os.path.isdir(path):
+            check_input(path, "trace")
+    except UserError as exc:
+        raise TraceError(str(exc)) from None
     try:
         return open(path, "rb")
     except FileNotFoundError:
@@ -385,6 +394,8 @@ def _read_header(f, path: Path) -> tuple[TraceHeader, int]:
         raise TraceError(f"{path} is cut short inside its header: nothing in it is readable") from None
     except _DECODE_ERRORS:
         raise TraceError(f"{path} is not an rvtrace trace (it does not start with a trace header)") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not (isinstance(record, list) and len(record) == 4 and record[0] == fmt.FORMAT_NAME):
         raise TraceError(f"{path} is not an rvtrace trace (it does not start with a trace header)")
     _, version, crc, body = record
