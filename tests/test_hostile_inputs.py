@@ -184,7 +184,7 @@ def test_list_finds_sources_only_under_the_checkout_or_source_dirs(tmp_path):
     from rvtrace.debugger.cmd_code import REPO, find_source
     assert find_source("/etc/passwd") is None
     assert find_source("/elsewhere/../../etc/passwd") is None
-    assert find_source("/home/someone/rvtrace/kernel_src/proc.c") == REPO / "kernel_src" / "proc.c"
+    assert find_source("/build/someone/rvtrace/kernel_src/proc.c") == REPO / "kernel_src" / "proc.c"
     mine = tmp_path / "src" / "mine.c"
     mine.parent.mkdir()
     mine.write_text("int main(void) { return 0; }\n")

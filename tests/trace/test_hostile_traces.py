@@ -76,11 +76,11 @@ def test_a_newer_format_says_so(tmp_path, capsys):
 
 def test_an_embedded_kernel_is_named_by_its_file_name_and_the_trace(tmp_path):
     path = tmp_path / "k.mp"
-    write_trace(path, header_body(kernel=b"junk", kernel_name="/home/someone/xv6/kernel"),
+    write_trace(path, header_body(kernel=b"junk", kernel_name="/build/someone/xv6/kernel"),
                 [chunk_record(0, good_events())])
     how, message = outcome(path, with_dump=False)
     assert how == "error" and message.startswith(str(path)) and "embedded kernel kernel " in message
-    assert "/home/someone" not in message
+    assert "/build/someone" not in message
 
 
 # --- random hostile traces (valid CRCs) ----------------------------------------------------
