@@ -17,6 +17,8 @@ reader turns it into one line naming the trace and the byte or event.
 from __future__ import annotations
 
 import zlib
+from itertools import chain, groupby
+from operator import itemgetter
 
 from rvtrace.trace.events import KINDS, Kind
 
@@ -58,24 +60,183 @@ def depth_ok(value, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
-def _int(v) -> bool:
-    return type(v) is int
+def _any(v) -> bool:
+    return type(v) not in (list, tuple, dict) or depth_ok(v)
 
+
+# What each payload field holds, by name (events.KINDS names the fields of each
+# kind): a category, and for integers their range. A field not named here -- one
+# added by a newer table -- may hold any value of bounded depth.
+U16, U64, S64, PID = (0, (1 << 16) - 1), (0, MAX_U64), (-(1 << 63), MAX_U64), (0, MAX_PID)
+FIELD_TYPES = {
+    "num": ("int", U16), "ret": ("int", S64), "out": ("opt_bytes", None), "cause": ("int", U64),
+    "va": ("int", U64), "pc": ("int", U64), "mode": ("int", U16), "resolution": ("int", U16),
+    "from_pid": ("int", PID), "to_pid": ("int", PID), "reason": ("int", U16),
+    "backtrace": ("str_list", None), "irq": ("int", U16), "req": ("int", U64), "block": ("int", U64),
+    "write": ("int", U16), "child": ("int", PID), "status": ("int", S64), "path": ("opt_str", None),
+    "argv": ("str_list", None), "data": ("bytes", None), "decision": ("int", U16), "code": ("int", U64),
+    "how": ("int", U16), "detail": ("opt_str", None),
+}
+ANY = ("any", None)
+
+WORDS = {"bytes": "bytes", "opt_bytes": "bytes or nil", "opt_str": "a string or nil",
+         "str_list": "a list of strings", "any": f"a value nested at most {MAX_DEPTH} deep"}
+
+
+def _what(category, bounds) -> str:
+    if category == "int":
+        return f"an integer from {bounds[0]} to {bounds[1]}"
+    return WORDS[category]
+
+
+def _value_ok(category, bounds, v) -> bool:
+    if category == "int":
+        return type(v) is int and bounds[0] <= v <= bounds[1]
+    if category == "bytes":
+        return type(v) is bytes
+    if category == "opt_bytes":
+        return v is None or type(v) is bytes
+    if category == "opt_str":
+        return v is None or type(v) is str
+    if category == "str_list":
+        return type(v) is list and all(type(x) is str for x in v)
+    return _any(v)
+
+
+def _column_ok(category, bounds, column: list) -> bool:
+    """_value_ok for a whole column of values at once (sets and min/max: no per-value calls)."""
+    if not column:
+        return True
+    types = set(map(type, column))
+    if category == "int":
+        return types == {int} and bounds[0] <= min(column) and max(column) <= bounds[1]
+    if category == "bytes":
+        return types == {bytes}
+    if category == "opt_bytes":
+        return types <= {bytes, type(None)}
+    if category == "opt_str":
+        return types <= {str, type(None)}
+    if category == "str_list":
+        return types == {list} and set(map(type, chain.from_iterable(column))) <= {str}
+    return column_depth_ok(column)
+
+
+CONTAINERS = (list, tuple, dict)
+
+
+def column_depth_ok(column: list, limit: int = MAX_DEPTH) -> bool:
+    """depth_ok for every value of `column`, one nesting level of all of them at a time."""
+    level = [v for v in column if type(v) in CONTAINERS]
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return False
+        inner: list = []
+        for v in level:
+            if type(v) is dict:
+                inner.extend(v.keys())
+                inner.extend(v.values())
+            else:
+                inner.extend(v)
+        level = [v for v in inner if type(v) in CONTAINERS]
+    return True
+
+
+def _field_checks():
+    return {int(kind): tuple((name, *FIELD_TYPES.get(name, ANY)) for name in info.fields)
+            for kind, info in KINDS.items()}
+
+
+FIELD_CHECKS = _field_checks()
+END = int(Kind.END)
+
+
+def check_events(stored: list, *, first_event: int, first_icount: int, harts: int, last_chunk: bool) -> None:
+    """Check a chunk's stored events in place of trust; Invalid names the first bad one.
+
+    `stored` holds `[kind, dicount, hart, pid, *payload]` arrays as the file has them.
+    A chunk is checked column by column (a few set operations per field, fast); only
+    when that finds something is it walked event by event to name the first bad one."""
+    try:
+        if _chunk_ok(stored, harts, last_chunk):
+            return
+    except TypeError:        # values that do not even compare: walk to the bad one
+        pass
+    _first_bad(stored, first_event, harts, last_chunk)
+    raise Invalid(f"events {first_event}..{first_event + len(stored) - 1} are malformed")
+
+
+def _chunk_ok(stored: list, harts: int, last_chunk: bool) -> bool:
+    if not stored:
+        return True
+    if set(map(type, stored)) != {list} or min(map(len, stored)) < 4:
+        return False
+    kinds = [ev[0] for ev in stored]
+    dicounts = [ev[1] for ev in stored]
+    hart_ids = {ev[2] for ev in stored}
+    pids = {ev[3] for ev in stored}
+    if set(map(type, kinds)) != {int} or not set(kinds) <= FIELD_CHECKS.keys():
+        return False
+    if set(map(type, dicounts)) != {int} or min(dicounts) < 0 or dicounts[0] != 0:
+        return False
+    if set(map(type, hart_ids)) != {int} or min(hart_ids) < 0 or max(hart_ids) >= harts:
+        return False
+    if set(map(type, pids)) != {int} or min(pids) < 0 or max(pids) > MAX_PID:
+        return False
+    if END in kinds and (not last_chunk or kinds.index(END) != len(kinds) - 1):
+        return False
+    for kind, grouped in groupby(sorted(stored, key=itemgetter(0)), key=itemgetter(0)):
+        group = list(grouped)
+        fields = FIELD_CHECKS[kind]
+        shortest, longest = min(map(len, group)), max(map(len, group))
+        columns = list(zip(*group))           # one tuple per position, up to the shortest event
+        for j, (_, category, bounds) in enumerate(fields):
+            column = columns[4 + j] if 4 + j < shortest else [ev[4 + j] for ev in group if len(ev) > 4 + j]
+            if not _column_ok(category, bounds, column):
+                return False
+        if longest > 4 + len(fields):
+            extra = [v for ev in group for v in ev[4 + len(fields):]]
+            if not column_depth_ok(extra):
+                return False
+    return True
+
+
+def _first_bad(stored: list, first_event: int, harts: int, last_chunk: bool) -> None:
+    """Walk the events in order; raise Invalid for the first one that breaks a rule."""
+    last = len(stored) - 1
+    for i, ev in enumerate(stored):
+        n = first_event + i
+        if type(ev) is not list or len(ev) < 4:
+            raise Invalid(f"event {n} is not an event array")
+        kind, dicount, hart, pid = ev[0], ev[1], ev[2], ev[3]
+        fields = FIELD_CHECKS.get(kind) if type(kind) is int else None
+        if fields is None:
+            raise Invalid(f"event {n} has an unknown kind {_show(kind)}")
+        if type(dicount) is not int or dicount < 0 or (i == 0 and dicount != 0):
+            raise Invalid(f"event {n}: its icount goes back in time")
+        if type(hart) is not int or not 0 <= hart < harts:
+            raise Invalid(f"event {n}: hart {_show(hart)} on a {harts}-hart machine")
+        if type(pid) is not int or not 0 <= pid <= MAX_PID:
+            raise Invalid(f"event {n}: pid {_show(pid)} is not a process id")
+        if kind == END and not (last_chunk and i == last):
+            raise Invalid(f"event {n}: an END event before the last event")
+        for j in range(4, len(ev)):
+            name, category, bounds = fields[j - 4] if j - 4 < len(fields) else (f"#{j - 4}", *ANY)
+            if not _value_ok(category, bounds, ev[j]):
+                raise Invalid(f"event {n} ({KINDS[kind].name}): field {name} is {_show(ev[j])}, "
+                              f"expected {_what(category, bounds)}")
+
+
+def _show(v) -> str:
+    text = repr(v) if depth_ok(v, 2) else f"a {type(v).__name__} nested too deep"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --- the header ----------------------------------------------------------------------
 
 def _uint(v) -> bool:
     return type(v) is int and 0 <= v <= MAX_U64
-
-
-def _sint64(v) -> bool:
-    return type(v) is int and -(1 << 63) <= v <= MAX_U64
-
-
-def _pid(v) -> bool:
-    return type(v) is int and 0 <= v <= MAX_PID
-
-
-def _small(v) -> bool:
-    return type(v) is int and 0 <= v < (1 << 16)
 
 
 def _str(v) -> bool:
@@ -86,105 +247,9 @@ def _opt_str(v) -> bool:
     return v is None or type(v) is str
 
 
-def _bytes(v) -> bool:
-    return type(v) is bytes
-
-
 def _opt_bytes(v) -> bool:
     return v is None or type(v) is bytes
 
-
-def _str_list(v) -> bool:
-    return type(v) is list and all(type(s) is str for s in v)
-
-
-def _any(v) -> bool:
-    return v is None or type(v) in (int, str, bytes, float, bool) or depth_ok(v)
-
-
-# What each payload field holds, by name (events.KINDS names the fields of each
-# kind). A field not named here -- one added by a newer table -- may hold any
-# value of bounded depth.
-FIELD_TYPES = {
-    "num": (_small, "a syscall number"),
-    "ret": (_sint64, "an integer"),
-    "out": (_opt_bytes, "bytes or nil"),
-    "cause": (_uint, "a cause code"),
-    "va": (_uint, "an address"),
-    "pc": (_uint, "an address"),
-    "mode": (_small, "a mode code"),
-    "resolution": (_small, "a code"),
-    "from_pid": (_pid, "a pid"),
-    "to_pid": (_pid, "a pid"),
-    "reason": (_small, "a code"),
-    "backtrace": (_str_list, "a list of names"),
-    "irq": (_small, "an irq number"),
-    "req": (_uint, "a request number"),
-    "block": (_uint, "a block number"),
-    "write": (_small, "0 or 1"),
-    "child": (_pid, "a pid"),
-    "status": (_sint64, "an integer"),
-    "path": (_opt_str, "a string"),
-    "argv": (_str_list, "a list of strings"),
-    "data": (_bytes, "bytes"),
-    "decision": (_small, "a decision code"),
-    "code": (_uint, "an integer"),
-    "how": (_small, "an ending code"),
-    "detail": (_opt_str, "a string"),
-}
-
-_ANY = (_any, f"a value nested at most {MAX_DEPTH} deep")
-
-
-def _field_checks():
-    table = {}
-    for kind, info in KINDS.items():
-        table[int(kind)] = tuple((name, *FIELD_TYPES.get(name, _ANY)) for name in info.fields)
-    return table
-
-
-FIELD_CHECKS = _field_checks()
-
-
-def check_events(stored: list, *, first_event: int, first_icount: int, harts: int, last_chunk: bool) -> None:
-    """Check a chunk's stored events in place of trust; Invalid names the first bad one.
-
-    `stored` holds `[kind, dicount, hart, pid, *payload]` arrays as the file has them."""
-    checks = FIELD_CHECKS
-    last = len(stored) - 1
-    for i, ev in enumerate(stored):
-        if type(ev) is not list or len(ev) < 4:
-            raise Invalid(f"event {first_event + i} is not an event array")
-        kind, dicount, hart, pid = ev[0], ev[1], ev[2], ev[3]
-        fields = checks.get(kind) if type(kind) is int else None
-        if fields is None:
-            raise Invalid(f"event {first_event + i} has an unknown kind {_show(kind)}")
-        if type(dicount) is not int or dicount < 0 or (i == 0 and dicount != 0):
-            raise Invalid(f"event {first_event + i}: its icount goes back in time")
-        if type(hart) is not int or not 0 <= hart < harts:
-            raise Invalid(f"event {first_event + i}: hart {_show(hart)} on a {harts}-hart machine")
-        if type(pid) is not int or not 0 <= pid <= MAX_PID:
-            raise Invalid(f"event {first_event + i}: pid {_show(pid)} is not a process id")
-        if kind == Kind.END and not (last_chunk and i == last):
-            raise Invalid(f"event {first_event + i}: an END event before the last event")
-        n = len(fields)
-        for j in range(4, len(ev)):
-            v = ev[j]
-            if j - 4 < n:
-                name, ok, what = fields[j - 4]
-                if not ok(v):
-                    raise Invalid(f"event {first_event + i} ({KINDS[kind].name}): "
-                                  f"field {name} is {_show(v)}, expected {what}")
-            elif not _any(v):
-                raise Invalid(f"event {first_event + i}: an extra field nested too deep")
-
-
-def _show(v) -> str:
-    text = repr(v) if depth_ok(v, 2) else f"a {type(v).__name__} nested too deep"
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-# --- the header ----------------------------------------------------------------------
 
 def check_header(h) -> dict:
     """The header body map, checked; returns it with the config checked too."""
