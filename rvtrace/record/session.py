@@ -266,7 +266,13 @@ def rebuild(header, decisions, sink) -> tuple[Machine, Recorder]:
     # (a trace without a disk image runs without a disk, whatever its config names).
     config = dataclasses.replace(config_of(header), kernel=header.kernel_name,
                                  disk=header.disk_name if disk is not None else None)
-    return build(config, ReplayScheduler(decisions), kernel, disk, kernel_image(kernel), sink)
+    try:
+        return build(config, ReplayScheduler(decisions), kernel, disk, kernel_image(kernel), sink)
+    except TraceError:
+        raise
+    except UserError as exc:     # say which trace, and that the file is the one embedded in it
+        raise UserError(f"{header.path}: the embedded kernel {header.kernel_name} cannot be run "
+                        f"({exc})") from None
 
 
 def rerun(trace_path) -> list[Event]:

@@ -177,3 +177,13 @@ def test_a_chunk_inflating_past_its_cap_is_refused_without_inflating_it_all(tmp_
     write_trace(path, header_body(), [chunk_record(0, [], data=data, count=3_000_000)])
     how, message = outcome(path, with_dump=False)
     assert how == "prefix" and "at most 65536" in message
+
+
+def test_replay_names_the_trace_and_its_embedded_kernel(tmp_path, capsys):
+    path = tmp_path / "junk-kernel.mp"
+    junk = b"\x7fELF\x02\x01\x01" + bytes(100)
+    write_trace(path, header_body(kernel=zlib.compress(junk), kernel_size=len(junk), kernel_name="kernel.elf"),
+                [chunk_record(0, good_events())])
+    assert main(["replay", str(path), "-batch", "-ex", "stepi"]) == 1
+    said = "".join(capsys.readouterr())
+    assert str(path) in said and "embedded kernel kernel.elf" in said and "Traceback" not in said
