@@ -95,7 +95,10 @@ def record_command(config, *, program: str | None, args: list[str], output: str 
         out.flush()
         if progress is not None:
             progress.clear()
-    print_summary(result, sys.stderr)
+    try:
+        print_summary(result, sys.stderr)
+    except OSError:          # the terminal went away (SIGHUP): the trace is closed all the same
+        pass
     return exit_code(result)
 
 

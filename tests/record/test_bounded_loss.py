@@ -134,3 +134,31 @@ def test_the_progress_line_never_garbles_the_guests_console(tmp_path):
     shown = screen_lines(stream.replace(b"\r\n", b"\n"))
     assert shown[:len(guest)] == guest
     assert shown[len(guest)] == "" and shown[len(guest) + 1].startswith("recorded ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP")])
+def test_sigterm_and_sighup_close_the_trace_properly(tmp_path, signum, name):
+    target = tmp_path / "t.mp"
+    proc = start(["record", "-o", str(target), "selftest"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:       # until the partial file has events
+            found = sorted(tmp_path.glob("t.mp.*.partial"))
+            if found:
+                try:
+                    with TraceReader(found[0]) as t:
+                        if len(t):
+                            break
+                except Exception:
+                    pass
+            time.sleep(0.2)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    with TraceReader(target) as t:
+        assert not t.truncated and t.ending[0] == "interrupted" and name in t.ending[1]
+    assert not list(tmp_path.glob("*.partial"))
