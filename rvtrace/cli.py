@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from rvtrace import __version__
@@ -212,8 +213,7 @@ def add_replay(sub) -> None:
 def cmd_replay(args) -> int:
     from rvtrace.debugger.main import replay_command
     from rvtrace.files import check_input
-    check_input(args.file, "trace")
-    for kind, text in args.commands:
+    for kind, text in args.commands:          # the trace itself is checked by its reader
         if kind == "x":
             check_input(text, "command script")
     for d in args.source_dirs:
@@ -233,8 +233,18 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in rvtrace's form: one line, `rvtrace: what is wrong`."""
+
+    def error(self, message: str):
+        m = re.match(r"argument ([^:]+): (.*)", message, re.S)
+        if m:               # "argument -o/--output: ..." -> "--output ..."
+            message = f"{m.group(1).split('/')[-1]} {m.group(2)}"
+        self.exit(2, f"rvtrace: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rvtrace",
         description="Record what a RISC-V xv6-style kernel does, and travel through it in time.",
     )

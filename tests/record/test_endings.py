@@ -32,15 +32,16 @@ def partial(path: Path) -> Path | None:
     return found[0] if found else None
 
 
-def wait_for_events(path: Path, timeout: float = 120.0) -> Path:
-    """Until the recording's file has its header and at least one chunk on disk; that file."""
+def wait_for_events(path: Path, timeout: float = 120.0, until=None) -> Path:
+    """Until the recording's file has its header and at least one chunk on disk (and an event
+    `until` accepts, when given); that file."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         p = partial(path)
         if p is not None:
             try:
                 with TraceReader(p) as t:
-                    if len(t) > 0:
+                    if len(t) > 0 and (until is None or any(until(e) for e in t)):
                         return p
             except Exception:
                 pass
@@ -66,7 +67,7 @@ def test_ctrl_c_leaves_a_closed_trace_saying_interrupted(tmp_path):
     path = tmp_path / "int.mp"
     proc = rvtrace("record", "-o", str(path), "--max-insns", "200000000", "selftest")
     try:
-        wait_for_events(path)
+        wait_for_events(path, until=lambda e: e.kind == Kind.SYSCALL_ENTER)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
