@@ -9,6 +9,8 @@ non-zero exit; Ctrl-C exits 130 without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
 from rvtrace import __version__
@@ -41,13 +43,41 @@ def add_program_args(p) -> None:
     p.add_argument("args", nargs="*", help="its arguments (put them after -- if they start with '-')")
 
 
+def integer(low: int, high: int | None, what: str):
+    """An argparse type: an integer from `low` to `high` (None: no upper bound), the range in
+    the message when it is not one."""
+    span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number: give {what}, an integer {span}") \
+                from None
+        if value < low or high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {what}, an integer {span}")
+        return value
+    convert.__name__ = what        # argparse names the type in some messages
+    return convert
+
+
+MAX_SEED = 2**64 - 1
+# The bundled kernel's page tables, stacks and first processes need this much RAM
+# (measured: with 2 MiB it faults during boot).
+MIN_BUNDLED_MEM_MIB = 3
+
+
 def add_machine_options(p) -> None:
     """Options shared by every command that builds a machine."""
-    p.add_argument("--harts", type=int, default=1, metavar="N", help="number of harts, 1 to 8 (default 1)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="scheduler seed (default 0)")
-    p.add_argument("--mem", type=int, default=128, metavar="MiB", help="RAM size in MiB (default 128)")
-    p.add_argument("--max-insns", type=int, default=None, metavar="N",
-                   help="stop with an error after N instructions (default: no limit)")
+    from rvtrace.machine.config import MAX_HARTS, MAX_MEM_MIB, MIN_MEM_MIB
+    p.add_argument("--harts", type=integer(1, MAX_HARTS, "the number of harts"), default=1, metavar="N",
+                   help=f"number of harts, 1 to {MAX_HARTS} (default 1)")
+    p.add_argument("--seed", type=integer(0, MAX_SEED, "a seed"), default=0, metavar="S",
+                   help="scheduler seed, 0 to 2**64-1 (default 0)")
+    p.add_argument("--mem", type=integer(MIN_MEM_MIB, MAX_MEM_MIB, "the RAM size in MiB"), default=128,
+                   metavar="MiB", help=f"RAM size in MiB, {MIN_MEM_MIB} to {MAX_MEM_MIB} (default 128)")
+    p.add_argument("--max-insns", type=integer(1, None, "an instruction budget"), default=None, metavar="N",
+                   help="stop with an error after N instructions, N >= 1 (default: no limit)")
 
 
 def cmd_run(args) -> int:
@@ -67,6 +97,9 @@ def machine_config_from_args(args):
     else:
         if not args.program:
             raise UserError("name a program to run (e.g. `rvtrace run forkexec`) or give --kernel ELF")
+        if args.mem < MIN_BUNDLED_MEM_MIB:
+            raise UserError(f"--mem {args.mem} is too small for the bundled kernel: it needs at least "
+                            f"{MIN_BUNDLED_MEM_MIB} MiB of RAM")
         from rvtrace.guest.bundle import bundled_boot
         kernel, disk, bootargs = bundled_boot(args.program, args.args, cow=not args.no_cow)
         if args.disk:
@@ -101,7 +134,8 @@ def add_dump(sub) -> None:
                        "process lifecycle, console bytes. A truncated trace prints its readable "
                        "prefix and a warning.")
     p.add_argument("file", help="a trace written by `rvtrace record` (e.g. traces/forkexec.mp)")
-    p.add_argument("--pid", type=int, default=None, metavar="N", help="only events of process N")
+    p.add_argument("--pid", type=integer(0, 2**31 - 1, "a process id"), default=None, metavar="N",
+                   help="only events of process N")
     p.add_argument("--kind", default=None, metavar="K1,K2",
                    help="only these kinds: syscall, pagefault, switch, interrupt, disk, process, "
                    "console, schedule, end, or single kinds such as fork, exec, exit")
@@ -110,6 +144,8 @@ def add_dump(sub) -> None:
 
 def cmd_dump(args) -> int:
     from rvtrace.analysis.dump import dump
+    if args.kind is not None and not args.kind.strip(" ,"):
+        raise UserError("--kind: name at least one kind (e.g. --kind syscall,pagefault)")
     return dump(args.file, pid=args.pid, kinds=args.kind, as_json=args.json)
 
 
@@ -121,10 +157,11 @@ def add_record(sub) -> None:
         description="Boot the bundled kernel running PROGRAM (or, with --kernel/--disk, boot that "
         "kernel and type PROGRAM into its shell) and write every system call, page fault, context "
         "switch, interrupt, disk request, console byte and scheduling decision to a trace "
-        "(default traces/PROGRAM.mp).")
+        "(default PROGRAM.mp in the current directory; an existing file of that name is kept as "
+        "PROGRAM.mp.old).")
     p.add_argument("program", nargs="?", help="a program of the bundled guest (see `rvtrace build --list`)")
     add_program_args(p)
-    p.add_argument("-o", "--output", metavar="FILE", help="where to write the trace (default traces/PROGRAM.mp)")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write the trace (default PROGRAM.mp)")
     p.add_argument("--kernel", metavar="ELF", help="record this RV64 kernel (e.g. your xv6 build); "
                    "PROGRAM is typed into its shell")
     p.add_argument("--disk", metavar="IMG", help="its file system image (with --kernel)")
@@ -168,11 +205,21 @@ def add_replay(sub) -> None:
                    help="run the debugger commands in file SCRIPT")
     p.add_argument("-batch", "--batch", action="store_true",
                    help="exit after the -ex/-x commands (status 1 if one failed) instead of prompting")
+    p.add_argument("--source-dir", dest="source_dirs", action="append", default=[], metavar="DIR",
+                   help="look for the recorded programs' C sources under DIR (repeatable; the "
+                   "checkout's kernel_src/ and user_src/ are always searched)")
 
 
 def cmd_replay(args) -> int:
     from rvtrace.debugger.main import replay_command
-    return replay_command(args.file, args.commands, args.batch)
+    from rvtrace.files import check_input
+    for kind, text in args.commands:          # the trace itself is checked by its reader
+        if kind == "x":
+            check_input(text, "command script")
+    for d in args.source_dirs:
+        if not os.path.isdir(d):
+            raise UserError(f"--source-dir {d}: no such directory")
+    return replay_command(args.file, args.commands, args.batch, source_dirs=args.source_dirs)
 
 
 # --- entry point -------------------------------------------------------------
@@ -186,8 +233,18 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in rvtrace's form: one line, `rvtrace: what is wrong`."""
+
+    def error(self, message: str):
+        m = re.match(r"argument ([^:]+): (.*)", message, re.S)
+        if m:               # "argument -o/--output: ..." -> "--output ..."
+            message = f"{m.group(1).split('/')[-1]} {m.group(2)}"
+        self.exit(2, f"rvtrace: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rvtrace",
         description="Record what a RISC-V xv6-style kernel does, and travel through it in time.",
     )

@@ -7,7 +7,7 @@ added to LAYERS in its place, or this test names it.
 import re
 from pathlib import Path
 
-LAYERS = ["errors", "fs", "guest", "cpu", "machine", "kernel", "trace", "record", "replay",
+LAYERS = ["errors", "files", "fs", "guest", "cpu", "machine", "kernel", "trace", "record", "replay",
           "debugger", "analysis", "cli"]
 ROOT = Path(__file__).resolve().parents[1] / "rvtrace"
 IMPORT = re.compile(r"^\s*(?:from|import)\s+rvtrace\.(\w+)", re.M)

@@ -206,4 +206,6 @@ def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str 
                 text.finish()
         if trace.problem:
             err.write(f"rvtrace: warning: {trace.problem}\n")
-    return 0
+        # A damaged trace's text is incomplete in a way a script must hear about; a killed
+        # recording's prefix is all there is, and printing it is a success.
+        return 1 if trace.damaged else 0

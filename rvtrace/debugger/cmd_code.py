@@ -185,28 +185,51 @@ def _location_of(session, arg: str) -> tuple[str, int]:
     return place
 
 
-def find_source(file: str) -> Path | None:
-    """The source file on this machine: as recorded in DWARF, else under the repo's source dirs."""
-    p = Path(file)
-    if p.is_file():
-        return p
-    parts = p.parts
-    for d in ("kernel_src", "user_src"):
-        if d in parts:
-            candidate = REPO.joinpath(*parts[parts.index(d):])
-            if candidate.is_file():
+# A source file larger than this is no C source of ours.
+MAX_SOURCE_BYTES = 4 << 20
+
+
+def source_roots(session=None) -> list[Path]:
+    """Where sources are looked for: the checkout, then every --source-dir the user named."""
+    return [REPO, *(Path(d) for d in getattr(session, "source_dirs", None) or ())]
+
+
+def find_source(file: str, roots: list[Path] | None = None) -> Path | None:
+    """The source file DWARF names, found under `roots` only (never at the path the trace
+    names: a trace is untrusted, and its paths belong to the machine that built the kernel).
+
+    Tries the recorded path's tails (`kernel_src/proc.c`, `proc.c`) under each root, then
+    the file's name in the checkout's source directories."""
+    parts = [p for p in Path(file).parts if p not in ("/", "..", ".", "")]
+    for root in roots or [REPO]:
+        for i in range(len(parts)):
+            candidate = _inside(root, root.joinpath(*parts[i:]))
+            if candidate is not None:
                 return candidate
-    for d in SOURCE_DIRS:
-        candidate = REPO / d / p.name
-        if candidate.is_file():
-            return candidate
+        for d in SOURCE_DIRS:
+            candidate = _inside(root, root / d / parts[-1]) if parts else None
+            if candidate is not None:
+                return candidate
     return None
 
 
+def _inside(root: Path, candidate: Path) -> Path | None:
+    """`candidate` when it is a regular file whose real path lies under `root`."""
+    try:
+        real, base = candidate.resolve(), root.resolve()
+        if not real.is_relative_to(base) or not real.is_file() or real.stat().st_size > MAX_SOURCE_BYTES:
+            return None
+    except (OSError, ValueError):
+        return None
+    return candidate
+
+
 def _print_lines(session, file: str, line: int, mark: int | None, centre: bool = True) -> None:
-    path = find_source(file)
+    path = find_source(file, source_roots(session))
     if path is None:
-        raise UserError(f"the source file {file} is not here (looked in {', '.join(SOURCE_DIRS)} of {REPO})")
+        where = ", ".join(str(r) for r in source_roots(session))
+        raise UserError(f"the source file {Path(file).name} is not here (looked under {where}; "
+                        "`rvtrace replay --source-dir DIR` adds a directory)")
     lines = path.read_text(errors="replace").split("\n")
     first = max(line - LIST_LINES // 2, 1) if centre else max(line, 1)
     last = min(first + LIST_LINES - 1, len(lines))

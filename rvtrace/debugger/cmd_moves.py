@@ -58,6 +58,9 @@ def _run(session, forward: bool, quiet: bool = False) -> bool:
     at_end = session.event_number >= n - 1 and session.at_event
     at_start = session.event_number <= 0 and (session.at_event or session.event_number < 0)
     if forward and at_end:
+        if session.trace.problem:
+            raise UserError(f"at the last readable event ({n - 1}); the rest of the trace is missing "
+                            f"({session.trace.problem})")
         raise UserError(f"already at the end of the trace (event {n - 1}); nothing to continue to. "
                         "Try `reverse-continue` or `start`")
     if not forward and at_start:
@@ -86,6 +89,10 @@ def _run(session, forward: bool, quiet: bool = False) -> bool:
         return True
     if forward:
         session.set_event(n - 1)
+        if session.trace.problem:
+            # What the search waits for may lie in the part that is missing: not an answer.
+            session.report_position(why="No more breakpoints in the readable part: at its last event.")
+            raise UserError(f"the search stopped where the trace stops being readable ({session.trace.problem})")
         session.report_position(why="No more breakpoints ahead: at the end of the trace.")
     else:
         session.set_event(0)

@@ -37,6 +37,15 @@ FREESTANDING_FLAGS = [
 ]
 
 
+def path_map_flags() -> list[str]:
+    """Debug info names files relative to the checkout (and zig's own headers as zig/...),
+    so a built ELF -- and a trace that embeds it -- holds no path of the host that built it."""
+    import ziglang
+    root = Path(__file__).resolve().parents[2]
+    zig = Path(ziglang.__file__).resolve().parent
+    return [f"-ffile-prefix-map={root}/=", f"-ffile-prefix-map={zig}/=zig/", "-fdebug-compilation-dir=."]
+
+
 def zig_cc_command() -> list[str]:
     """The argv prefix that runs zig's C compiler with this Python."""
     return [sys.executable, "-m", "ziglang", "cc"]
@@ -63,7 +72,7 @@ def compile_elf(
     """
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    cmd = zig_cc_command() + TARGET_FLAGS + FREESTANDING_FLAGS
+    cmd = zig_cc_command() + TARGET_FLAGS + FREESTANDING_FLAGS + path_map_flags()
     cmd += [f"-I{d}" for d in include_dirs]
     entry = linker_script_entry(linker_script)
     if entry:

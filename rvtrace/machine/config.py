@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 
 RAM_BASE = 0x8000_0000
 MAX_HARTS = 8
+# RAM sizes a machine may have (a trace's header is held to the same range).
+MIN_MEM_MIB, MAX_MEM_MIB = 1, 1024
 
 
 @dataclass(frozen=True)

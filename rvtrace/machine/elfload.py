@@ -11,14 +11,22 @@ import struct
 from pathlib import Path
 
 from rvtrace.errors import UserError
+from rvtrace.files import check_input
 
 EM_RISCV = 243
 PT_LOAD = 1
 _MACHINES = {3: "x86", 40: "ARM", 62: "x86-64", 183: "AArch64", EM_RISCV: "RISC-V"}
 
 
+# The largest kernel file read: far above any kernel, far below what would hurt.
+MAX_KERNEL_FILE = 64 << 20
+
+
 def read_kernel(path: str | Path) -> bytes:
-    path = Path(path)
+    path = check_input(path, "kernel")
+    if path.stat().st_size > MAX_KERNEL_FILE:
+        raise UserError(f"kernel {path}: {path.stat().st_size} bytes is not a kernel "
+                        f"(at most {MAX_KERNEL_FILE >> 20} MiB)")
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -54,7 +62,14 @@ def load_elf(data: bytes, bus, name: str = "kernel") -> int:
         p_type, _, p_offset, _, p_paddr, p_filesz, p_memsz, _ = struct.unpack_from("<IIQQQQQQ", data, off)
         if p_type != PT_LOAD or p_memsz == 0:
             continue
+        if p_memsz < p_filesz:
+            raise UserError(f"kernel {name}: segment {i} is malformed (p_memsz {p_memsz:#x} is smaller "
+                            f"than p_filesz {p_filesz:#x})")
         if not bus.in_ram(p_paddr, p_memsz):
+            if p_paddr >= bus.ram_base and p_paddr < bus.ram_base + (1 << 40):
+                need = (p_paddr + p_memsz - bus.ram_base + (1 << 20) - 1) >> 20
+                raise UserError(f"kernel {name}: --mem {bus.ram_size >> 20} is too small for this kernel: "
+                                f"its segment at {p_paddr:#x} (+{p_memsz:#x}) needs at least {need} MiB of RAM")
             raise UserError(f"kernel {name}: segment at {p_paddr:#x} (+{p_memsz:#x}) lies outside RAM "
                             f"[{bus.ram_base:#x}, {bus.ram_end:#x}); link it for 0x80000000 or give more --mem")
         if p_offset + p_filesz > len(data):

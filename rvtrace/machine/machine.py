@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rvtrace.errors import UserError
+from rvtrace.files import check_input
 from rvtrace.machine import clint, plic, state, testdev, uart, virtio_blk
 from rvtrace.machine.bus import Bus
-from rvtrace.machine.config import MAX_HARTS, MachineConfig
+from rvtrace.machine.config import MAX_HARTS, MAX_MEM_MIB, MIN_MEM_MIB, MachineConfig
 from rvtrace.machine.elfload import check_rv64, load_elf, read_kernel
 from rvtrace.machine.fdt import board_fdt, fdt_address
 from rvtrace.machine.scheduler import Scheduler
@@ -57,6 +58,7 @@ class RunResult:
 
 
 def _read_disk(path: str) -> bytes:
+    check_input(path, "disk image")        # a FIFO or /dev/zero is no disk image
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
@@ -72,8 +74,8 @@ class Machine:
         trace); `cpu` is the module providing Hart and CodeCache (tests pass a fake)."""
         if not 1 <= config.harts <= MAX_HARTS:
             raise UserError(f"--harts {config.harts}: the board has 1 to {MAX_HARTS} harts")
-        if not 1 <= config.mem_mib <= 2048:
-            raise UserError(f"--mem {config.mem_mib}: give a RAM size from 1 to 2048 MiB")
+        if type(config.mem_mib) is not int or not MIN_MEM_MIB <= config.mem_mib <= MAX_MEM_MIB:
+            raise UserError(f"--mem {config.mem_mib}: give a RAM size from {MIN_MEM_MIB} to {MAX_MEM_MIB} MiB")
         kernel = kernel_bytes if kernel_bytes is not None else read_kernel(config.kernel)
         name = str(config.kernel) if config.kernel else "kernel"
         check_rv64(kernel, name)

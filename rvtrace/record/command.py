@@ -5,6 +5,10 @@ stdin, when there is one, is the guest's console input (recorded). A
 progress line (instructions, MIPS, events) is kept on stderr when stderr is
 a terminal and the run lasts more than a second; the summary follows on
 stderr, so stdout stays exactly what the guest printed.
+
+The guest's console is never garbled: the progress line is drawn only while
+the guest's output stands at the start of a line, and erased before the
+guest writes anything more, so its text never shares a line with ours.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from pathlib import Path
 
 from rvtrace.errors import UserError
+from rvtrace.files import check_input
 from rvtrace.machine.runner import ConsoleOut, StdinSource, TerminalMode
 from rvtrace.record.session import RecordResult, record
 
@@ -23,22 +28,30 @@ PROGRESS_EVERY_S = 0.5
 
 
 class Progress:
-    """`  1,234,567 instructions  0.41 MIPS  1,024 events` on one terminal line, redrawn in place."""
+    """`  1,234,567 instructions  0.41 MIPS  1,024 events` on one terminal line, redrawn in place.
 
-    def __init__(self, stream, before=None):
+    `console` is the guest's console (a _Console): the line is drawn only when
+    the guest's output ends with a newline, and the console erases it before
+    writing more."""
+
+    def __init__(self, stream, console=None):
         self.stream = stream
-        self.before = before            # flush the console first, so lines do not mix
+        self.console = console
         self.start = time.perf_counter()
         self.next = self.start + PROGRESS_AFTER_S
         self.shown = False
+        if console is not None:
+            console.progress = self
 
     def __call__(self, recorder) -> None:
         now = time.perf_counter()
         if now < self.next:
             return
         self.next = now + PROGRESS_EVERY_S
-        if self.before is not None:
-            self.before()
+        if self.console is not None:
+            self.console.flush()
+            if not self.console.at_line_start:
+                return                  # the guest is mid-line: drawing would split its text
         icount = recorder.now()
         mips = icount / (now - self.start) / 1e6
         self.stream.write(f"\r\x1b[K  {icount:,} instructions  {mips:.2f} MIPS  "
@@ -50,19 +63,23 @@ class Progress:
         if self.shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
+            self.shown = False
 
 
 def default_output(program: str | None) -> Path:
+    """PROGRAM.mp in the current directory (never the sample traces/ of the checkout)."""
     name = Path(program).name if program else "kernel"
-    return Path("traces") / f"{name}.mp"
+    return Path(f"{name}.mp")
 
 
 def record_command(config, *, program: str | None, args: list[str], output: str | None,
                    max_insns: int | None, shell_mode: bool) -> int:
     """Record, print the summary, and return the exit code (the guest's on a clean power-off)."""
+    if output is not None and not output.strip():
+        raise UserError("-o: give a file name for the trace (an empty one was given)")
     path = Path(output) if output else default_output(program)
     out = _Console(sys.stdout)
-    progress = Progress(sys.stderr, before=out.flush) if sys.stderr.isatty() else None
+    progress = Progress(sys.stderr, console=out) if sys.stderr.isatty() else None
     fd = _stdin_fd()
     source = None
     if not shell_mode and fd is not None:
@@ -78,7 +95,10 @@ def record_command(config, *, program: str | None, args: list[str], output: str 
         out.flush()
         if progress is not None:
             progress.clear()
-    print_summary(result, sys.stderr)
+    try:
+        print_summary(result, sys.stderr)
+    except OSError:          # the terminal went away (SIGHUP): the trace is closed all the same
+        pass
     return exit_code(result)
 
 
@@ -116,6 +136,8 @@ def print_summary(r: RecordResult, stream) -> None:
     w(f"{label}: {procs or '-'}\n")
     w(f"trace: {r.path} ({_size(r.size)}: {_size(r.header_size)} header with the kernel and disk, "
       f"{r.bytes_per_event:.1f} bytes/event)\n")
+    if r.kept is not None:
+        w(f"the earlier {r.path} is kept as {r.kept}\n")
     w(f"look at it: rvtrace dump {r.path}\n")
     if r.ending not in ("poweroff", "shell-idle"):
         w(f"rvtrace: the recording ended early ({r.ending}); the trace holds everything up to "
@@ -145,14 +167,19 @@ class _Console(ConsoleOut):
         super().__init__(stream.buffer)
         self.text_stream = stream
         self.broken = False
+        self.progress = None            # the Progress line to erase before writing
+        self.at_line_start = True       # what was written so far ends with a newline
 
     def byte(self, b: int) -> None:
         if not self.broken:
             super().byte(b)
 
     def flush(self) -> None:
-        if self.broken:
+        if self.broken or not self.buf:
             return
+        if self.progress is not None:
+            self.progress.clear()
+        self.at_line_start = self.buf[-1] == 10
         try:
             super().flush()
         except (BrokenPipeError, ValueError):
@@ -183,5 +210,5 @@ def check_kernel_mode(args) -> None:
                         "(e.g. `rvtrace record --kernel kernel.elf --disk fs.img forkexec`)")
     if args.kernel and not args.disk:
         raise UserError("--kernel needs --disk IMG: the file system holding the shell and PROGRAM")
-    if args.kernel and not os.path.exists(args.kernel):
-        raise UserError(f"kernel {args.kernel}: no such file")
+    if args.kernel:
+        check_input(args.kernel, "kernel")

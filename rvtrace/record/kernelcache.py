@@ -7,6 +7,12 @@ pickle named by the hash of the ELF bytes (and of rvtrace/kernel/image.py,
 whose code decides what is learnt) under ~/.cache/rvtrace (or
 $XDG_CACHE_HOME/rvtrace, or $RVTRACE_CACHE). Any problem with the cache --
 missing, unwritable, corrupt, from another version -- means: read the ELF.
+
+A pickle runs code when loaded, so the cache is trusted only as far as it is
+ours: the directory is created private (0700) and used only while it is
+owned by this user and writable by nobody else; each file starts with a
+format line and the sha256 of what follows, checked before unpickling; a
+file too large is ignored, and only the newest MAX_FILES are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
@@ -23,6 +30,10 @@ from rvtrace.kernel import image as image_module
 from rvtrace.kernel.image import KernelImage
 
 _SOURCE = Path(image_module.__file__)
+MAGIC = b"rvtrace-symbol-cache 1\n"
+DIGEST = 32
+MAX_FILES = 16               # kernels remembered; older ones are removed
+MAX_FILE_BYTES = 32 << 20    # far above any kernel's symbols
 
 
 def cache_dir() -> Path:
@@ -41,28 +52,69 @@ def _key(data: bytes) -> str:
     return h.hexdigest()[:24]
 
 
+def private_dir(d: Path) -> bool:
+    """Create `d` private to this user if needed; True when it is safe to trust what is in it."""
+    try:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(d, follow_symlinks=False)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+            and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _load(path: Path):
+    """The cached state in `path`, or None when it is absent or fails any check."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size > MAX_FILE_BYTES:
+            return None
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head, digest, body = blob[:len(MAGIC)], blob[len(MAGIC):len(MAGIC) + DIGEST], blob[len(MAGIC) + DIGEST:]
+    if head != MAGIC or hashlib.sha256(body).digest() != digest:
+        return None
+    try:
+        state = pickle.loads(body)
+    except Exception:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _store(d: Path, path: Path, state: dict) -> None:
+    body = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(MAGIC + hashlib.sha256(body).digest() + body)
+    os.replace(tmp, path)
+    files = sorted(d.glob("kernel-*.symbols"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[MAX_FILES:]:
+        old.unlink(missing_ok=True)
+
+
 def kernel_image(data: bytes) -> KernelImage:
     """KernelImage(data) with its symbols and DWARF types already read (from the cache if there)."""
-    path = cache_dir() / f"kernel-{_key(data)}.pickle"
-    try:
-        with open(path, "rb") as f:
-            state = pickle.load(f)
-        image = KernelImage.__new__(KernelImage)
-        image.__dict__.update(state)
-        image.elf = ELFFile(io.BytesIO(data))
-        return image
-    except Exception:      # no cache (or an unusable one): read the ELF itself
-        pass
+    d = cache_dir()
+    usable = private_dir(d)
+    path = d / f"kernel-{_key(data)}.symbols"
+    state = _load(path) if usable else None
+    if state is not None:
+        try:
+            image = KernelImage.__new__(KernelImage)
+            image.__dict__.update(state)
+            image.elf = ELFFile(io.BytesIO(data))
+            return image
+        except Exception:      # an unusable entry: read the ELF itself
+            pass
     image = KernelImage(data)        # raises UserError for a file that is not an RV64 ELF
     image.struct("proc")             # reads the DWARF types now, so they are cached too
     state = {k: v for k, v in image.__dict__.items() if k not in ("elf", "_lines")}
     state["_lines"] = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except Exception:      # a read-only home: no cache, same answers
-        pass
+    if usable:
+        try:
+            _store(d, path, state)
+        except Exception:      # a full or read-only disk: no cache, same answers
+            pass
     return image

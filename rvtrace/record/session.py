@@ -16,6 +16,7 @@ How a run ends, and the END event it leaves (docs/trace-format.md ENDINGS):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rvtrace.errors import UserError
+from rvtrace.files import check_input, check_output, partial_path, put_in_place
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.procs import ProcessView
 from rvtrace.machine.config import MachineConfig
@@ -60,6 +62,7 @@ class RecordResult:
     seconds: float = 0.0
     size: int = 0               # the whole file
     header_size: int = 0        # of which the header (configuration, kernel, disk)
+    kept: Path | None = None    # where an earlier trace of the same name was kept (NAME.old)
 
     @property
     def bytes_per_event(self) -> float:
@@ -73,6 +76,7 @@ def load_guest(config: MachineConfig) -> tuple[bytes, bytes | None, KernelImage]
     check_rv64(kernel, str(config.kernel))
     disk = None
     if config.disk:
+        check_input(config.disk, "disk image")
         try:
             disk = Path(config.disk).read_bytes()
         except OSError as exc:
@@ -106,6 +110,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
            metadata: dict | None = None) -> RecordResult:
     """Record a run into the trace at `path`; returns how it went (never raises for a guest problem
     once the trace is open: the ending says what happened)."""
+    target = check_output(path, "trace", inputs=[config.kernel, config.disk])
     kernel, disk, image = load_guest(config)
     driver = ShellDriver(shell_command) if shell_command is not None else None
     holder: dict = {}
@@ -120,31 +125,40 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     view = recorder.kernel.view if recorder.kernel else ProcessView(image, recorder.read_phys)
     if not recorder.kernel:
         meta["introspection"] = view.reason or "the kernel has no swtch/struct context to watch"
-    writer = TraceWriter(path, config=config.to_dict(), seed=config.seed, kernel=kernel, disk=disk,
+    # Written beside the target and renamed into place when complete: a run that fails
+    # never replaces a trace the user has (and an earlier one is kept as NAME.old).
+    partial = partial_path(target)
+    writer = TraceWriter(partial, config=config.to_dict(), seed=config.seed, kernel=kernel, disk=disk,
                          metadata=meta)
     holder["sink"] = writer
     header_bytes = writer.bytes_written
     start = time.perf_counter()
-    with _CtrlC(recorder):
-        ending, detail, result = _run(machine, recorder, max_insns)
-    recorder.finish(result)
-    writer.close(ending, detail, icount=recorder.now())
-    return RecordResult(path=Path(path), ending=ending, detail=detail, icount=machine.icount,
+    try:
+        with _Signals(recorder):
+            ending, detail, result = _run(machine, recorder, max_insns)
+        recorder.finish(result)
+        writer.close(ending, detail, icount=recorder.now())
+        kept = put_in_place(partial, target)
+    except BaseException:
+        writer.abandon()
+        if writer.n_events == 0:
+            partial.unlink(missing_ok=True)     # nothing recorded: nothing worth keeping
+        raise
+    return RecordResult(path=target, ending=ending, detail=detail, icount=machine.icount,
                         exit_code=result.exit_code if result else None, events=writer.n_events,
                         counts={_kind_name(k): n for k, n in sorted(recorder.out.counts.items())},
                         processes=dict(sorted(recorder.names.items())), pid_source=recorder.pid_source,
-                        seconds=time.perf_counter() - start, size=Path(path).stat().st_size,
-                        header_size=header_bytes)
+                        seconds=time.perf_counter() - start, size=target.stat().st_size,
+                        header_size=header_bytes, kept=kept)
 
 
 def _run(machine: Machine, recorder: Recorder, max_insns):
     """Run to the end; (ending, detail, RunResult or None)."""
     try:
         result = machine.run(max_insns)
-    except Interrupted:
-        return "interrupted", f"Ctrl-C after {recorder.now()} instructions", None
-    except KeyboardInterrupt:
-        return "interrupted", f"Ctrl-C after {recorder.now()} instructions", None
+    except (Interrupted, KeyboardInterrupt):
+        why = getattr(recorder, "stop_signal", None) or "Ctrl-C"
+        return "interrupted", f"{why} after {recorder.now()} instructions", None
     except TraceError:            # the trace itself cannot be written: nothing to keep
         raise
     except ShellIdle:
@@ -177,7 +191,8 @@ class _Deferred:
 
 class _StopCheck:
     """The input source, wrapped: each input poll is also a clean point to stop after Ctrl-C
-    (polls come every 200,000 instructions and whenever all harts wait, trap or no trap)."""
+    (polls come every 200,000 instructions and whenever all harts wait, trap or no trap),
+    and a moment to push buffered events to the file (at least once a second)."""
 
     def __init__(self, source, holder: dict):
         self.source = source
@@ -187,29 +202,40 @@ class _StopCheck:
         recorder = self.holder.get("recorder")
         if recorder is not None and recorder.stop_requested:
             raise Interrupted()
+        sink = self.holder.get("sink")
+        if sink is not None:
+            sink.flush_if_due()
         return self.source(timeout) if self.source is not None else None
 
 
-class _CtrlC:
-    """The first Ctrl-C asks the recorder to stop at its next trap; a second one stops at once."""
+# Signals that end a recording cleanly: the trace is closed with an `interrupted` ending.
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}
+
+
+class _Signals:
+    """Ctrl-C, SIGTERM or SIGHUP ask the recorder to stop at its next trap (or input poll),
+    which closes the trace properly; a second one stops at once (the trace is still
+    closed, by the writer's error path)."""
 
     def __init__(self, recorder: Recorder):
         self.recorder = recorder
-        self.saved = None
+        self.saved: dict = {}
 
     def _handler(self, signum, frame):
         if self.recorder.stop_requested:
             raise KeyboardInterrupt
         self.recorder.stop_requested = True
+        self.recorder.stop_signal = STOP_SIGNALS.get(signum, "a signal")
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self.saved = signal.signal(signal.SIGINT, self._handler)
+            for signum in STOP_SIGNALS:
+                self.saved[signum] = signal.signal(signum, self._handler)
         return self
 
     def __exit__(self, *exc):
-        if self.saved is not None:
-            signal.signal(signal.SIGINT, self.saved)
+        for signum, handler in self.saved.items():
+            signal.signal(signum, handler)
         return False
 
 
@@ -246,8 +272,18 @@ def rebuild(header, decisions, sink) -> tuple[Machine, Recorder]:
     `sink` (anything with .event(kind, icount, hart, pid, *payload), e.g. ListSink). Not run."""
     kernel, disk = header.kernel_elf(), header.disk_image()
     if kernel is None:
-        raise UserError("the trace does not embed its kernel, so it cannot be re-run")
-    return build(config_of(header), ReplayScheduler(decisions), kernel, disk, kernel_image(kernel), sink)
+        raise UserError(f"{header.path}: the trace does not embed its kernel, so it cannot be re-run")
+    # Everything comes from inside the trace: the names in its config are never opened
+    # (a trace without a disk image runs without a disk, whatever its config names).
+    config = dataclasses.replace(config_of(header), kernel=header.kernel_name,
+                                 disk=header.disk_name if disk is not None else None)
+    try:
+        return build(config, ReplayScheduler(decisions), kernel, disk, kernel_image(kernel), sink)
+    except TraceError:
+        raise
+    except UserError as exc:     # say which trace, and that the file is the one embedded in it
+        raise UserError(f"{header.path}: the embedded kernel {header.kernel_name} cannot be run "
+                        f"({exc})") from None
 
 
 def rerun(trace_path) -> list[Event]:

@@ -13,6 +13,7 @@ Every way a file can be wrong ends in a TraceError, never another exception.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import os
 import zlib
 from collections import OrderedDict
@@ -24,17 +25,28 @@ from typing import Iterator
 
 import msgpack
 
+from rvtrace.errors import UserError
+from rvtrace.files import check_input
 from rvtrace.trace import format as fmt
+from rvtrace.trace import validate
 from rvtrace.trace.events import ENDINGS, Event, Kind, name_of
 from rvtrace.trace.errors import TraceError
+from rvtrace.trace.validate import Invalid
 
 # Decoded chunks kept in memory (least recently used dropped first): enough for
 # a replay cursor moving back and forth across a chunk boundary.
 CACHED_CHUNKS = 8
 
-# Everything a damaged msgpack stream or zlib body can raise while decoding.
+# A file whose chunks hold at most this many bytes is checked whole when it is
+# opened (a few milliseconds per chunk), so damage anywhere in it is known, and
+# said, before the first event is shown; a longer one is checked chunk by chunk
+# as it is read.
+EAGER_CHECK_BYTES = 4 << 20
+
+# Everything a damaged msgpack stream or zlib body can raise while decoding (and a
+# file that fails to read half-way).
 _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError,
-                  msgpack.UnpackException, zlib.error, EOFError)
+                  msgpack.UnpackException, zlib.error, EOFError, Invalid, OSError)
 
 
 class _Bad(Exception):
@@ -63,22 +75,38 @@ class TraceHeader:
     kernel_zlib: bytes | None
     disk_zlib: bytes | None
     path: str = ""
+    kernel_name: str = "kernel"      # file names only: a trace never holds a host path
+    disk_name: str | None = None
+    kernel_sha256: str | None = None
+    disk_sha256: str | None = None
+    kernel_size: int | None = None   # inflated sizes, declared before inflating
+    disk_size: int | None = None
+
+    @property
+    def harts(self) -> int:
+        return self.config.get("harts", 1)
 
     def kernel_elf(self) -> bytes | None:
         """The recorded kernel ELF's bytes (None if the recorder did not store it)."""
-        return self._inflate(self.kernel_zlib, "kernel ELF")
+        return self._inflate(self.kernel_zlib, self.kernel_size, self.kernel_sha256,
+                             validate.MAX_KERNEL_BYTES, f"embedded kernel {self.kernel_name}")
 
     def disk_image(self) -> bytes | None:
         """The recorded disk image's bytes (None if there was no disk)."""
-        return self._inflate(self.disk_zlib, "disk image")
+        return self._inflate(self.disk_zlib, self.disk_size, self.disk_sha256,
+                             validate.MAX_DISK_BYTES, f"embedded disk image {self.disk_name or ''}".strip())
 
-    def _inflate(self, data, what):
+    def _inflate(self, data, declared, sha, cap, what):
         if data is None:
             return None
         try:
-            return zlib.decompress(data)
-        except zlib.error as exc:
-            raise TraceError(f"{self.path}: the embedded {what} is corrupted ({exc})") from exc
+            out = validate.inflate(data, declared=declared, cap=cap, what=what,
+                                   undeclared=validate.MAX_UNDECLARED_BYTES)
+        except Invalid as exc:
+            raise TraceError(f"{self.path}: {exc}") from None
+        if sha is not None and hashlib.sha256(out).hexdigest() != sha:
+            raise TraceError(f"{self.path}: the {what} does not match its recorded sha256")
+        return out
 
 
 def read_header(path) -> TraceHeader:
@@ -99,23 +127,67 @@ class TraceReader:
             self.header, self._data_start = _read_header(self._file, self.path)
             self.size = os.fstat(self._file.fileno()).st_size
             self.problem: str | None = None      # why the trace is incomplete, if it is
+            self.damaged = False                 # ... and it is so because something in it is wrong
             self.has_index = False
             self._ending: list | None = None
             self.chunks: list[ChunkInfo] = self._chunks_from_index() or self._scan()
         except BaseException:
             self._file.close()
             raise
+        self._cache: OrderedDict[int, list] = OrderedDict()   # chunk number -> decoded events
+        self._reindex()
+        self._check_opening()
+        if self._ending is None and self.problem is None:
+            self.problem = (f"{self.path}: the trace is truncated (the recording stopped before it "
+                            f"was closed); its {len(self)} events are readable")
+
+    def _reindex(self) -> None:
         self._starts = [c.first_event for c in self.chunks]
         self._icounts = [c.first_icount for c in self.chunks]
-        self._cache: OrderedDict[int, list] = OrderedDict()   # chunk number -> decoded events
+        self._cache.clear()
+
+    def _check_opening(self) -> None:
+        """Check what can be checked now: every chunk of a small file, the last one of any.
+
+        An index is believed only when its last chunk ends where the index
+        starts and holds the END the index claims; otherwise the chunks are
+        found again by scanning (an index that leaves out the last chunk
+        must not hide it)."""
+        if self.has_index and not self._index_agrees():
+            self.has_index, self._ending, self.problem, self.damaged = False, None, None, False
+            self.chunks = self._scan()
+            self._reindex()
+        eager = self.size - self._data_start <= EAGER_CHECK_BYTES
+        for c in (range(len(self.chunks)) if eager else range(len(self.chunks) - 1, len(self.chunks))):
+            try:
+                self._chunk_events(c)
+            except TraceError:
+                # The readable prefix ends before the bad chunk; `problem` says where and why.
+                self.chunks = self.chunks[:c]
+                self._reindex()
+                self._ending = None
+                return
         if self._ending is None and self.chunks:
             last = self._chunk_events(len(self.chunks) - 1)[-1]
             if last[0] == Kind.END:
                 self._ending = last[4:6]
-                self.problem = None       # every event is there; only the index was lost
-        if self._ending is None and self.problem is None:
-            self.problem = (f"{self.path}: the trace is truncated (the recording stopped before it "
-                            f"was closed); its {len(self)} events are readable")
+                if not self.damaged:
+                    self.problem = None   # every event is there; only the index was lost
+
+    def _index_agrees(self) -> bool:
+        last = self.chunks[-1] if self.chunks else None
+        if last is None:
+            return self._index_events == 0
+        try:
+            self._file.seek(last.offset)
+            unpacker = msgpack.Unpacker(self._file, raw=False, max_buffer_size=fmt.MAX_RECORD_BYTES)
+            unpacker.skip()
+            if last.offset + unpacker.tell() != self._index_offset:
+                return False
+            end = self._chunk_events(len(self.chunks) - 1)[-1]
+        except (TraceError, *_DECODE_ERRORS, msgpack.OutOfData):
+            return False
+        return end[0] == Kind.END and list(end[4:6]) == list(self._ending)
 
     # --- what the file holds -----------------------------------------------------
 
@@ -193,10 +265,13 @@ class TraceReader:
         try:
             self._file.seek(info.offset)
             record = msgpack.Unpacker(self._file, raw=False, max_buffer_size=fmt.MAX_RECORD_BYTES).unpack()
-            events = _decode_chunk_quietly(record, info)
+            events = _decode_chunk_quietly(record, info, self.header.harts, c == len(self.chunks) - 1)
         except (_Bad, *_DECODE_ERRORS, msgpack.OutOfData) as exc:
-            raise TraceError(f"{self.path}: chunk {c} at byte {info.offset} is damaged ({_why(exc)}); "
-                             f"events from {info.first_event} on cannot be read") from None
+            self.damaged = True
+            self.problem = (f"{self.path}: the trace is damaged at byte {info.offset} (chunk {c}: "
+                            f"{_why(exc)}); the {info.first_event} events before it are readable")
+            self._ending = None
+            raise TraceError(self.problem) from None
         self._cache[c] = events
         if len(self._cache) > CACHED_CHUNKS:
             self._cache.popitem(last=False)
@@ -217,17 +292,27 @@ class TraceReader:
             _, crc, body = record
             _expect(isinstance(body, bytes) and zlib.crc32(body) == crc, "index checksum")
             index = fmt.unpack(body)
-            chunks = [ChunkInfo(*row[:6]) for row in index["chunks"]]
-            expected_offset, expected_event = self._data_start, 0
+            _expect(isinstance(index, dict) and isinstance(index.get("chunks"), list), "index body")
+            rows = index["chunks"]
+            _expect(all(type(r) is list and 5 <= len(r) <= 6 for r in rows), "index row")
+            chunks = [ChunkInfo(*row[:6]) for row in rows]
+            expected_offset, expected_event, last_icount = self._data_start, 0, 0
             for c in chunks:
-                _expect(all(isinstance(v, int) for v in (c.offset, c.first_event, c.count,
-                                                         c.first_icount, c.last_icount))
-                        and (c.kinds is None or isinstance(c.kinds, int)), "index row")
+                _expect(all(type(v) is int for v in (c.offset, c.first_event, c.count,
+                                                     c.first_icount, c.last_icount))
+                        and (c.kinds is None or type(c.kinds) is int and c.kinds >= 0), "index row")
                 _expect(c.offset >= expected_offset and c.first_event == expected_event
-                        and c.count > 0 and c.offset < offset, "index order")
+                        and 0 < c.count <= validate.MAX_CHUNK_EVENTS and c.offset < offset
+                        and last_icount <= c.first_icount <= c.last_icount <= validate.MAX_ICOUNT,
+                        "index order")
                 expected_offset, expected_event = c.offset + 1, c.first_event + c.count
-            _expect(index["events"] == expected_event, "index count")
-            self._ending = list(index["ending"])
+                last_icount = c.last_icount
+            _expect(index.get("events") == expected_event, "index count")
+            ending = index.get("ending")
+            _expect(type(ending) is list and len(ending) == 2 and type(ending[0]) is int
+                    and type(ending[1]) is str, "index ending")
+            self._ending = list(ending)
+            self._index_offset, self._index_events = offset, expected_event
         except (_Bad, *_DECODE_ERRORS, msgpack.OutOfData):
             self._ending = None
             return None   # fall back to scanning, which finds any real damage
@@ -264,6 +349,7 @@ class TraceReader:
             offset = self._data_start + unpacker.tell()
 
     def _damage(self, offset, n, exc) -> str:
+        self.damaged = True
         return (f"{self.path}: the trace is damaged at byte {offset} ({_why(exc)}); "
                 f"the {n} events before it are readable")
 
@@ -280,6 +366,12 @@ class TraceReader:
 # --- helpers ---------------------------------------------------------------------
 
 def _open(path: Path):
+    # Only a regular file: a FIFO would block the open, /proc/self/mem fails mid-read.
+    try:
+        if os.path.exists(path) and not os.path.isdir(path):
+            check_input(path, "trace")
+    except UserError as exc:
+        raise TraceError(str(exc)) from None
     try:
         return open(path, "rb")
     except FileNotFoundError:
@@ -302,6 +394,8 @@ def _read_header(f, path: Path) -> tuple[TraceHeader, int]:
         raise TraceError(f"{path} is cut short inside its header: nothing in it is readable") from None
     except _DECODE_ERRORS:
         raise TraceError(f"{path} is not an rvtrace trace (it does not start with a trace header)") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not (isinstance(record, list) and len(record) == 4 and record[0] == fmt.FORMAT_NAME):
         raise TraceError(f"{path} is not an rvtrace trace (it does not start with a trace header)")
     _, version, crc, body = record
@@ -313,15 +407,30 @@ def _read_header(f, path: Path) -> tuple[TraceHeader, int]:
     if not isinstance(body, bytes) or zlib.crc32(body) != crc:
         raise TraceError(f"{path}: the trace header is damaged (checksum mismatch)")
     try:
-        h = fmt.unpack(body)
-        header = TraceHeader(version=version, config=dict(h["config"] or {}), seed=h.get("seed"),
-                             tool_version=str(h.get("tool_version", "?")),
-                             metadata=dict(h.get("metadata") or {}),
-                             chunk_events=int(h.get("chunk_events", fmt.CHUNK_EVENTS)),
-                             kernel_zlib=h.get("kernel"), disk_zlib=h.get("disk"), path=str(path))
-    except (*_DECODE_ERRORS, AttributeError):
+        h = validate.check_header(fmt.unpack(body))
+    except Invalid as exc:
+        raise TraceError(f"{path}: the trace header is invalid: {exc}") from None
+    except _DECODE_ERRORS:
         raise TraceError(f"{path}: the trace header is damaged (unexpected contents)") from None
+    config = h["config"]
+    header = TraceHeader(version=version, config=dict(config), seed=h.get("seed"),
+                         tool_version=str(h.get("tool_version") or "?"),
+                         metadata=dict(h.get("metadata") or {}),
+                         chunk_events=h.get("chunk_events") or fmt.CHUNK_EVENTS,
+                         kernel_zlib=h.get("kernel"), disk_zlib=h.get("disk"), path=str(path),
+                         kernel_name=_file_name(h.get("kernel_name") or config.get("kernel")) or "kernel",
+                         disk_name=_file_name(h.get("disk_name") or config.get("disk")),
+                         kernel_sha256=h.get("kernel_sha256"), disk_sha256=h.get("disk_sha256"),
+                         kernel_size=h.get("kernel_size"), disk_size=h.get("disk_size"))
     return header, unpacker.tell()
+
+
+def _file_name(value) -> str | None:
+    """The last part of a path an older recorder stored (never used to open anything)."""
+    if not isinstance(value, str) or not value:
+        return None
+    name = value.replace("\\", "/").rsplit("/", 1)[-1]
+    return "".join(c if c.isprintable() else "?" for c in name)[:100] or None
 
 
 def _check_chunk_record(record, offset) -> ChunkInfo:
@@ -330,11 +439,15 @@ def _check_chunk_record(record, offset) -> ChunkInfo:
     _, crc, first_event, count, first_icount, last_icount, data = record
     _expect(all(isinstance(v, int) for v in (crc, first_event, count, first_icount, last_icount))
             and isinstance(data, bytes) and count > 0, "malformed chunk record")
+    _expect(count <= validate.MAX_CHUNK_EVENTS, f"a chunk of {count} events (at most "
+            f"{validate.MAX_CHUNK_EVENTS} allowed)")
+    _expect(0 <= first_event and 0 <= first_icount <= last_icount <= validate.MAX_ICOUNT,
+            "chunk numbers out of range")
     _expect(fmt.chunk_crc(first_event, count, first_icount, last_icount, data) == crc, "checksum mismatch")
     return ChunkInfo(offset, first_event, count, first_icount, last_icount)
 
 
-def _decode_chunk_quietly(record, info: ChunkInfo) -> list:
+def _decode_chunk_quietly(record, info: ChunkInfo, harts: int, last_chunk: bool) -> list:
     """_decode_chunk with the cyclic garbage collector held off.
 
     A chunk decodes into thousands of small lists (none of them cyclic); left
@@ -343,23 +456,24 @@ def _decode_chunk_quietly(record, info: ChunkInfo) -> list:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _decode_chunk(record, info)
+        return _decode_chunk(record, info, harts, last_chunk)
     finally:
         if enabled:
             gc.enable()
 
 
-def _decode_chunk(record, info: ChunkInfo) -> list:
-    """A chunk record's events with absolute icounts, checked against what the index said."""
+def _decode_chunk(record, info: ChunkInfo, harts: int, last_chunk: bool) -> list:
+    """A chunk record's events with absolute icounts, checked against what the index said
+    and against the event table (validate.check_events)."""
     checked = _check_chunk_record(record, info.offset)
     _expect(checked == dataclasses.replace(info, kinds=None), "chunk does not match the index")
-    stored = fmt.unpack(zlib.decompress(record[6]))
+    data = validate.inflate(record[6], declared=None, cap=validate.MAX_CHUNK_BYTES, what="chunk")
+    stored = fmt.unpack(data)
     _expect(isinstance(stored, list) and len(stored) == info.count, "wrong event count")
+    validate.check_events(stored, first_event=info.first_event, first_icount=info.first_icount,
+                          harts=harts, last_chunk=last_chunk)
     icount = info.first_icount
-    for ev in stored:   # hot when a move lands in a cold chunk: plain type tests, no generator
-        if type(ev) is not list or len(ev) < 4 or type(ev[0]) is not int or type(ev[1]) is not int \
-                or type(ev[2]) is not int or type(ev[3]) is not int:
-            raise _Bad("malformed event")
+    for ev in stored:
         icount += ev[1]
         ev[1] = icount
     _expect(icount == info.last_icount, "icounts do not add up")
@@ -372,7 +486,7 @@ def _expect(condition, why: str) -> None:
 
 
 def _why(exc) -> str:
-    if isinstance(exc, _Bad):
+    if isinstance(exc, (_Bad, Invalid)):
         return str(exc)
     if isinstance(exc, msgpack.OutOfData):
         return "cut short"

@@ -8,6 +8,8 @@ at any moment leaves a file that reads back up to its last complete chunk.
 
 from __future__ import annotations
 
+import hashlib
+import time
 import zlib
 from pathlib import Path
 
@@ -21,6 +23,12 @@ from rvtrace.trace.errors import TraceError
 
 HEADER_LEVEL = 6
 
+# How long a written event may wait in memory before a flush is due. Checked at
+# every event and at every input poll of the recorder (a fraction of a second
+# apart), so a recording killed outright (SIGKILL, power cut) loses at most the
+# last second.
+FLUSH_EVERY_S = 0.5
+
 
 class TraceWriter:
     """Write a trace: `w.event(Kind.FORK, icount, hart, pid, child)`, then `w.close("poweroff")`.
@@ -28,11 +36,16 @@ class TraceWriter:
     `config` is the machine configuration (a dict of plain values), `kernel`
     and `disk` the bytes of the kernel ELF and disk image, stored compressed
     so the trace replays with nothing else. `metadata` is free-form.
+
+    A trace names its kernel and disk by file name and sha256, never by a
+    host path: `kernel` and `disk` paths in `config` are reduced to their
+    names (`kernel_name`/`disk_name` override them).
     """
 
     def __init__(self, path, *, config: dict, seed: int = 0, kernel: bytes | None = None,
                  disk: bytes | None = None, metadata: dict | None = None,
-                 chunk_events: int = fmt.CHUNK_EVENTS, check: bool = True):
+                 chunk_events: int = fmt.CHUNK_EVENTS, check: bool = True,
+                 kernel_name: str | None = None, disk_name: str | None = None):
         self.path = Path(path)
         self.chunk_events = chunk_events
         self.check = check                       # validate payload field counts
@@ -45,8 +58,20 @@ class TraceWriter:
         # when the chunk holds an event of kind k, so a search for some kinds skips the rest.
         self._index: list[list[int]] = []
         self._kinds_mask = 0
+        self._flushed_at = time.monotonic()
+        config = dict(config)
+        for key in ("kernel", "disk"):
+            if config.get(key):
+                config[key] = _file_name(config[key])
+        kernel_name = kernel_name or config.get("kernel") or "kernel"
+        disk_name = disk_name or config.get("disk") or ("disk.img" if disk is not None else None)
         header = {
             "config": config, "seed": seed, "tool_version": __version__,
+            "kernel_name": _file_name(kernel_name), "disk_name": _file_name(disk_name) if disk_name else None,
+            "kernel_sha256": hashlib.sha256(kernel).hexdigest() if kernel is not None else None,
+            "disk_sha256": hashlib.sha256(disk).hexdigest() if disk is not None else None,
+            "kernel_size": len(kernel) if kernel is not None else None,
+            "disk_size": len(disk) if disk is not None else None,
             # Level 6: level 9 costs ten times the time (a quarter second for a 2 MB
             # disk image, paid by every recording) for 1-2 % smaller files.
             "kernel": zlib.compress(kernel, HEADER_LEVEL) if kernel is not None else None,
@@ -77,13 +102,22 @@ class TraceWriter:
         self._pending.append([int(kind), delta, hart, pid, *payload])
         self._kinds_mask |= 1 << kind
         self.n_events += 1
-        if len(self._pending) >= self.chunk_events:
+        if len(self._pending) >= self.chunk_events or time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
+            self.flush()
+
+    def flush_if_due(self) -> None:
+        """Flush when the buffered events have waited FLUSH_EVERY_S of wall time or more.
+
+        The recorder calls this often (at every input poll): it is the bound
+        on what a killed recording loses."""
+        if self._pending and time.monotonic() - self._flushed_at >= FLUSH_EVERY_S:
             self.flush()
 
     # --- chunks, index, footer ---------------------------------------------------
 
     def flush(self) -> None:
         """Write the buffered events as one chunk and push it to the disk."""
+        self._flushed_at = time.monotonic()
         if not self._pending:
             return
         count = len(self._pending)
@@ -143,3 +177,8 @@ class TraceWriter:
             self.close("interrupted", "Ctrl-C")
         else:
             self.close("error", f"{exc_type.__name__}: {exc}")
+
+
+def _file_name(value) -> str:
+    """The name of a file, without the directories of the host that recorded it."""
+    return Path(str(value)).name

@@ -96,7 +96,8 @@ def test_source_lines(image):
     lines = (HERE / "mini.c").read_text().splitlines()
     for fn in ("sleep", "bread", "exec"):
         file, line = image.source_line(image.address_of(fn) + 8)
-        assert file.endswith("mini.c") and Path(file).is_absolute()
+        # Named relative to the checkout: a built ELF holds no path of the host that built it.
+        assert file.endswith("mini.c") and not Path(file).is_absolute()
         assert f" {fn}(" in lines[line - 1]
     assert image.source_line(0x10) is None
 

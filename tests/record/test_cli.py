@@ -22,15 +22,18 @@ def run_cli(*argv, cwd=None, timeout=600):
 
 
 @pytest.mark.slow
-def test_record_writes_traces_program_mp_prints_console_then_summary(tmp_path):
+def test_record_writes_program_mp_here_prints_console_then_summary(tmp_path):
+    # The default is PROGRAM.mp in the current directory: in a checkout, the README's first
+    # command never overwrites the committed sample traces/forkexec.mp.
     r = run_cli("record", "forkexec", cwd=tmp_path)
     assert r.returncode == 0, r.stderr.decode()
     assert r.stdout == b"parent waiting\nTHIS IS ECHO\nthe child exited with status 0\n"
     err = r.stderr.decode()
-    path = tmp_path / "traces" / "forkexec.mp"
-    assert path.exists()
+    path = tmp_path / "forkexec.mp"
+    assert path.exists() and not (tmp_path / "traces").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forkexec.mp"]     # no partial file left
     for word in ("instructions", "events:", "syscall-enter", "processes:", "forkexec", "echo",
-                 "traces/forkexec.mp", "bytes/event"):
+                 "trace: forkexec.mp", "bytes/event"):
         assert word in err, word
     with TraceReader(path) as t:
         assert t.ending[0] == "poweroff"

@@ -26,15 +26,23 @@ def rvtrace(*argv, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kw)
 
 
-def wait_for_events(path: Path, timeout: float = 120.0) -> None:
-    """Until the trace has its header and at least one chunk on disk."""
+def partial(path: Path) -> Path | None:
+    """The file a recording to `path` writes until it is complete (NAME.PID.partial beside it)."""
+    found = sorted(path.parent.glob(path.name + ".*.partial"))
+    return found[0] if found else None
+
+
+def wait_for_events(path: Path, timeout: float = 120.0, until=None) -> Path:
+    """Until the recording's file has its header and at least one chunk on disk (and an event
+    `until` accepts, when given); that file."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists():
+        p = partial(path)
+        if p is not None:
             try:
-                with TraceReader(path) as t:
-                    if len(t) > 0:
-                        return
+                with TraceReader(p) as t:
+                    if len(t) > 0 and (until is None or any(until(e) for e in t)):
+                        return p
             except Exception:
                 pass
         time.sleep(0.2)
@@ -59,7 +67,7 @@ def test_ctrl_c_leaves_a_closed_trace_saying_interrupted(tmp_path):
     path = tmp_path / "int.mp"
     proc = rvtrace("record", "-o", str(path), "--max-insns", "200000000", "selftest")
     try:
-        wait_for_events(path)
+        wait_for_events(path, until=lambda e: e.kind == Kind.SYSCALL_ENTER)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -76,14 +84,15 @@ def test_ctrl_c_leaves_a_closed_trace_saying_interrupted(tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_recording_leaves_a_readable_prefix(tmp_path):
-    path = tmp_path / "killed.mp"
-    proc = rvtrace("record", "-o", str(path), "--max-insns", "200000000", "selftest")
+    target = tmp_path / "killed.mp"
+    proc = rvtrace("record", "-o", str(target), "--max-insns", "200000000", "selftest")
     try:
-        wait_for_events(path)
+        path = wait_for_events(target)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
     finally:
         proc.kill()
+    assert not target.exists()           # never renamed into place: the partial file holds the run
     with TraceReader(path) as t:
         assert t.truncated
         events = list(t)

@@ -185,6 +185,20 @@ payload_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.binary(max_size=20) | st.text(max_size=10),
     lambda c: st.lists(c, max_size=4), max_leaves=8)
 
+# A value of the right type for each payload field the reader checks (validate.FIELD_TYPES).
+_U = st.integers(0, 2**64 - 1)
+_S = st.integers(-2**63, 2**64 - 1)
+_CODE = st.integers(0, 2**16 - 1)
+_PID = st.integers(0, 2**31 - 1)
+FIELD_VALUES = {
+    "num": _CODE, "ret": _S, "out": st.none() | st.binary(max_size=20), "cause": _U, "va": _U, "pc": _U,
+    "mode": _CODE, "resolution": _CODE, "from_pid": _PID, "to_pid": _PID, "reason": _CODE,
+    "backtrace": st.lists(st.text(max_size=8), max_size=4), "irq": _CODE, "req": _U, "block": _U,
+    "write": _CODE, "child": _PID, "status": _S, "path": st.text(max_size=10),
+    "argv": st.lists(st.text(max_size=6), max_size=4), "data": st.binary(max_size=20),
+    "decision": _CODE, "code": _U, "how": _CODE, "detail": st.text(max_size=10),
+}
+
 
 @st.composite
 def event_lists(draw):
@@ -193,8 +207,8 @@ def event_lists(draw):
     for _ in range(n):
         kind = draw(st.sampled_from([k for k in KINDS if k != Kind.END]))
         icount += draw(st.integers(0, 2**33))
-        payload = [draw(payload_values) for _ in KINDS[kind].fields]
-        out.append((kind, icount, draw(st.integers(0, 7)), draw(st.integers(0, 2**31)), *payload))
+        payload = [draw(FIELD_VALUES.get(name, payload_values)) for name in KINDS[kind].fields]
+        out.append((kind, icount, draw(st.integers(0, 1)), draw(st.integers(0, 2**31 - 1)), *payload))
     return out
 
 
