@@ -27,7 +27,7 @@ from rvtrace.trace.text import call_text, describe_safely, returned_text, syscal
 # lifecycle event, a fault in copyin, ...): they are printed after the call's
 # line and do not split its enter and exit. Anything else on that hart does.
 INSIDE_A_CALL = frozenset({Kind.CONSOLE_OUT, Kind.CONSOLE_IN, Kind.FORK, Kind.EXEC, Kind.EXIT, Kind.REAPED,
-                           Kind.DISK_REQUEST, Kind.DISK_COMPLETE, Kind.PAGE_FAULT, Kind.INTERRUPT,
+                           Kind.DISK_REQUEST, Kind.DISK_COMPLETE, Kind.PAGE_FAULT, Kind.COW, Kind.INTERRUPT,
                            Kind.SCHEDULE, Kind.POWEROFF})
 
 # Bound on lines held back while a syscall waits for its exit.

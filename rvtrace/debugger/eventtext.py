@@ -13,7 +13,8 @@ from __future__ import annotations
 from rvtrace.kernel.syscalls import SYSCALLS, syscall_name
 from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, KINDS, MODES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
-from rvtrace.trace.text import IRQ_NAMES, call_text, describe_safely, returned_value, syscall_name_safe
+from rvtrace.trace.text import (IRQ_NAMES, call_text, describe_safely, exec_succeeded, exec_success_words,
+                               returned_value, syscall_name_safe)
 
 # A palette that reads on dark and light terminals; pid 0 (no process) stays plain.
 PID_COLOURS = ("ansigreen", "ansicyan", "ansimagenta", "ansiyellow", "ansiblue", "ansired",
@@ -48,6 +49,8 @@ def describe(ev: Event, symbolize=None) -> str:
     if ev.kind == Kind.SYSCALL_ENTER:
         return call_text(ev)
     if ev.kind == Kind.SYSCALL_EXIT:
+        if exec_succeeded(ev):
+            return f"exec() succeeded, {exec_success_words(ev)}"
         return f"{syscall_name_safe(ev.fields['num'])}() returned {returned_value(ev)}"
     return describe_safely(ev, symbolize)
 

@@ -43,7 +43,7 @@ from rvtrace.trace.writer import TraceWriter
 # Bump when the events the recorder writes for the same run change (a new event,
 # a field decoded differently). Replay compares re-execution with the recorded
 # events only for traces of this revision: an older trace still replays, unchecked.
-RECORDER_REVISION = 2
+RECORDER_REVISION = 3
 
 
 @dataclass
