@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rvtrace.debugger import expr
-from rvtrace.debugger.eventtext import ALL_FIELDS, BASE_FIELDS, fields_for_kinds
+from rvtrace.debugger.eventtext import ALL_FIELDS, BASE_FIELDS, RETURN_FIELDS, fields_for_kinds
 from rvtrace.errors import UserError
 from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 from rvtrace.trace.events import FAULT_CAUSES, KIND_BY_NAME, KINDS, Event, Kind
@@ -108,9 +108,39 @@ def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = N
     bp = _event_breakpoint(words, spec) or _pc_breakpoint(words, spec, resolve_symbol)
     bp.temporary = temporary
     if cond_text is not None:
-        known = PC_FIELDS if bp.is_pc else fields_for_kinds(bp.kinds) if bp.kinds else ALL_FIELDS
-        bp.condition = expr.parse(cond_text, set(known) | set(BASE_FIELDS))
+        set_condition(bp, cond_text)
     return bp
+
+
+def set_condition(bp: Breakpoint, text: str) -> None:
+    """Parse `text` as bp's condition over the fields its events have; refuse any other name.
+
+    A condition on a system call's return (`ret`, `out`) makes a syscall breakpoint stop where
+    the call returns -- `break wait if ret == -1` -- never a condition that is silently false
+    on the entry event, which has no return value yet."""
+    if bp.is_pc:
+        bp.condition = expr.parse(text, set(PC_FIELDS))
+        return
+    kinds = bp.kinds
+    if kinds == {Kind.SYSCALL_ENTER}:
+        kinds = frozenset({Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT})
+    known = set(fields_for_kinds(kinds) if kinds else ALL_FIELDS) | set(BASE_FIELDS)
+    try:
+        cond = expr.parse(text, known)
+    except expr.ExprError as exc:
+        bad = RETURN_FIELDS & set(expr.names_in(text))
+        if bad and kinds:
+            head = bp.what.split()[0]
+            hint = (f"`break syscall {head} if {text.strip()}`" if head in SYSCALL_BY_NAME
+                    else "e.g. `break wait if ret == -1`")
+            raise expr.ExprError(f"`{bp.what}` stops at events that have no {'/'.join(sorted(bad))}: only "
+                                 f"a system call's return has one; write {hint}") from None
+        raise exc
+    if bp.kinds == {Kind.SYSCALL_ENTER} and cond.names & RETURN_FIELDS:
+        bp.kinds = frozenset({Kind.SYSCALL_EXIT})       # the match tests `num`, which exits have too
+    elif bp.kinds == {Kind.SYSCALL_EXIT} and not cond.names & RETURN_FIELDS:
+        bp.kinds = frozenset({Kind.SYSCALL_ENTER})      # a new condition without ret: back to entry
+    bp.condition = cond
 
 
 def _event_breakpoint(words: list[str], spec: str) -> Breakpoint | None:

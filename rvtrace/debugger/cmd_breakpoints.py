@@ -3,11 +3,10 @@ info breakpoints."""
 
 from __future__ import annotations
 
-from rvtrace.debugger import expr
-from rvtrace.debugger.breakpoints import parse_spec
+from rvtrace.debugger.breakpoints import parse_spec, set_condition
 from rvtrace.debugger.commands import INFO, command
-from rvtrace.debugger.eventtext import ALL_FIELDS, fields_for_kinds
 from rvtrace.errors import UserError
+from rvtrace.trace.events import Kind
 
 BREAK_DETAILS = """
 Event breakpoints (found in the event index: instant):
@@ -27,8 +26,11 @@ Instruction breakpoints (found by re-executing the machine):
 Conditions: append `if COND`, e.g. `break write if pid == 3 and fd == 1`.
   COND uses ==, !=, <, >, <=, >=, and, or, not, parentheses, numbers and "strings" over
   the event's fields: pid, name, hart, icount, event, kind, and the payload (syscall
-  arguments by name -- fd, n, buf, path, argv -- or arg0..arg5; ret; va, cause;
-  from, to, reason; irq, device; child, status; data).
+  arguments by name -- fd, n, buf, path, argv -- or arg0..arg5; va, cause; from, to,
+  reason; irq, device; child, status; data). A condition on a call's return value
+  (`ret`, `out`) stops where the call returns: `break wait if ret == -1`. A field the
+  stopping events do not have is refused, not silently false.
+  Instruction breakpoints take pid, name, hart, pc, icount, priv.
 """
 
 
@@ -55,6 +57,8 @@ def _add(session, arg, temporary):
     note = ""
     if bp.output_text is not None and not bp.events:
         note = " -- the console never prints that text in this trace"
+    elif bp.kinds == {Kind.SYSCALL_EXIT}:
+        note = " -- stops where the call returns"
     session.printer.line(f"{kind} {bp.number}{where}{cond}{note}")
 
 
@@ -107,8 +111,9 @@ def cmd_condition(session, arg):
         bp.condition = None
         session.printer.line(f"Breakpoint {bp.number} now unconditional.")
         return
-    known = ALL_FIELDS if bp.is_pc or not bp.kinds else fields_for_kinds(bp.kinds)
-    bp.condition = expr.parse(parts[1], known)
+    if bp.is_watch:
+        raise UserError("watchpoints take no condition here: they stop at every change")
+    set_condition(bp, parts[1])
 
 
 @command("watch", usage="watch ADDR [LEN]", group="breakpoints",

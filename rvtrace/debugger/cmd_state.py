@@ -1,4 +1,4 @@
-"""Looking at the machine: info registers, print, x, info procs, bt.
+"""Looking at the machine: info registers, print, x, info procs (frames: cmd_frames.py).
 
 All of them read the re-executed machine at the current instruction count
 through `session.machine` (rvtrace/debugger/machine.py).
@@ -165,16 +165,3 @@ def cmd_info_procs(session, arg):
         p.line([("", lead), (pid_style(info.pid), f"{info.pid:>4}"),
                 ("", f" {info.state:<9} {info.name:<16} {parent:>6}  {where}")])
     p.line([("class:dim", "(* running on a hart now)")])
-
-
-@command("backtrace", "bt", "where", usage="backtrace", group="looking",
-         summary="the call stack at the current pc: kernel frames by frame pointer, then user frames")
-def cmd_backtrace(session, arg):
-    frames = session.machine.backtrace()
-    if not frames:
-        session.printer.line("No stack.")
-        return
-    for i, (pc, name, place) in enumerate(frames):
-        where = f" at {place}" if place else ""
-        session.printer.line([("", f"#{i:<2} "), ("class:address", f"{pc:#018x}"),
-                              ("", " in "), ("class:symbol", name or "??"), ("", where)])

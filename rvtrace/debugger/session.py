@@ -26,6 +26,7 @@ from rvtrace.trace.events import Event, Kind
 
 # Import the command modules so that they register themselves.
 from rvtrace.debugger import cmd_breakpoints, cmd_events, cmd_moves, cmd_state, cmd_code, cmd_misc  # noqa: F401,E402
+from rvtrace.debugger import cmd_frames, cmd_data  # noqa: F401,E402
 
 
 # Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
@@ -150,7 +151,8 @@ class DebugSession:
 
     def fields_of(self, ev: Event) -> dict:
         name = self.facts.name_at(ev.pid, ev.number, wait=True) if ev.pid else None
-        return condition_fields(ev, name)
+        enter = self.matching_syscall_half(ev) if ev.kind == Kind.SYSCALL_EXIT else None
+        return condition_fields(ev, name, enter)
 
     def show_event(self, ev: Event, marker: bool = False, prefix: str = "") -> None:
         frags = event_fragments(ev, self.name_at(ev.pid, ev.number), self.symbolize)
@@ -300,12 +302,11 @@ class DebugSession:
         return (f"{f[0]}+{f[1]:#x}" if f[1] else f[0]) if f else None
 
     def resolve_symbol(self, name: str) -> int | None:
-        k = self.kernel
-        addr = k.address_of(name) if k else None
-        if addr is None and self.event is not None:
-            img = self.engine.programs.image_of(self.event.pid, self.icount)
-            addr = img[1].address_of(name) if img else None
-        return addr
+        """A name's address in the current address space (scope.py: the current program first in
+        user mode; `kernel:NAME`, `PROGRAM:NAME` say which)."""
+        from rvtrace.debugger.scope import Scope
+        sym = Scope(self).lookup(name)
+        return sym.address if sym else None
 
     def describe_address(self, addr: int) -> str:
         name = self.symbolize(addr)

@@ -142,7 +142,7 @@ class ProcessView:
         ra, fp = self._u(base + context.offset("ra"), 8), self._u(base + context.offset("s0"), 8)
         if not ra:
             return []
-        return self.image.backtrace(ra, fp or 0, read_kernel or self.kernel_reader())
+        return self.image.backtrace(ra, fp or 0, read_kernel or self.kernel_reader(), pc_is_return=True)
 
     # --- memory --------------------------------------------------------------------
 

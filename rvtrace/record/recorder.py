@@ -374,7 +374,8 @@ class Recorder:
         """Kernel functions of the process leaving, innermost first (sched and swtch left out)."""
         try:
             read = virtual_reader(self.read_phys, hart.satp)
-            frames = self.kernel.image.backtrace(hart.x[REG_RA], hart.x[REG_FP], read, max_frames=16)
+            frames = self.kernel.image.backtrace(hart.x[REG_RA], hart.x[REG_FP], read, max_frames=16,
+                                                 pc_is_return=True)
         except Exception:       # a corrupt stack: no backtrace rather than no recording
             return []
         names = [f.function or f"{f.pc:#x}" for f in frames]
