@@ -60,6 +60,8 @@ class Breakpoint:
     output_text: bytes | None = None            # `break output`: resolved against the console by the session
     events: frozenset = field(default_factory=frozenset)   # `break output`: the event numbers it hits
     watch: "Watch | None" = None                # watchpoints: what memory, which accesses
+    space: str | None = None                    # pc breakpoints on a symbol: "kernel" or "user" code
+    program: str | None = None                  # ... a user program's: only processes running it
 
     @property
     def is_pc(self) -> bool:
@@ -234,14 +236,23 @@ def _pc_breakpoint(words: list[str], spec: str, resolve_symbol) -> Breakpoint:
         try:
             return Breakpoint(spec, pcs=(int(word[1:], 0),))
         except ValueError:
-            if resolve_symbol and resolve_symbol(word[1:]) is not None:
-                return Breakpoint(spec, pcs=(resolve_symbol(word[1:]),))
+            sym = resolve_symbol(word[1:]) if resolve_symbol else None
+            if sym is not None:
+                return _at_symbol(spec, sym)
             raise UserError(f"bad address {word[1:]!r}: write e.g. *0x80000000 or *kerneltrap") from None
-    addr = resolve_symbol(word) if resolve_symbol else None
-    if addr is None:
+    sym = resolve_symbol(word) if resolve_symbol else None
+    if sym is None:
         raise UserError(f"unknown breakpoint {word!r}: not an event ({', '.join(EVENT_WORDS)}, "
                         f"a syscall name) nor a known function (see `help break`)")
-    return Breakpoint(spec, pcs=(addr,))
+    return _at_symbol(spec, sym)
+
+
+def _at_symbol(spec: str, sym) -> Breakpoint:
+    """A pc breakpoint at a symbol: an address, or a scope.Symbol that says whose code it is
+    (a user program's address means that program's code only, not whatever runs there)."""
+    if isinstance(sym, int):
+        return Breakpoint(spec, pcs=(sym,))
+    return Breakpoint(spec, pcs=(sym.address,), space=sym.space, program=sym.program)
 
 
 def _no_more(rest: list[str], head: str) -> None:

@@ -49,10 +49,15 @@ def cmd_tbreak(session, arg):
 
 
 def _add(session, arg, temporary):
-    bp = parse_spec(arg, session.resolve_symbol, temporary)
+    from rvtrace.debugger.scope import Scope
+    bp = parse_spec(arg, Scope(session).lookup, temporary)
     session.add_breakpoint(bp)
     kind = "Temporary breakpoint" if temporary else ("Breakpoint" if bp.is_pc else "Catchpoint")
     where = f" at {session.describe_address(bp.pcs[0])}" if bp.is_pc else f" ({bp.what})"
+    if bp.program:
+        where = f" at {bp.pcs[0]:#x} <{bp.what.split(':')[-1]}> in {bp.program}"
+    elif bp.space == "kernel" and bp.is_pc:
+        where += " in the kernel"
     cond = f" if {bp.condition}" if bp.condition else ""
     note = ""
     if bp.output_text is not None and not bp.events:
@@ -143,6 +148,8 @@ def cmd_info_breakpoints(session, arg):
         what = bp.what
         if bp.is_pc:
             what = f"{bp.what} at {session.describe_address(bp.pcs[0])}"
+            if bp.program:
+                what = f"{bp.what} at {bp.pcs[0]:#x} in {bp.program}"
         disp = "del" if bp.temporary else "keep"
         p.line(f"{bp.number:<7} {bp.kind_label:<16} {disp:<4} {'y' if bp.enabled else 'n':<3} {what}")
         if bp.condition is not None:

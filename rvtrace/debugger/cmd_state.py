@@ -65,17 +65,20 @@ def _signed(v: int) -> int:
 
 
 @command("print", "p", "inspect", "output-value", usage="print[/FMT] EXPR", group="looking",
-         summary="a register ($pc, $a0, $satp), a kernel variable (ticks, cpus[0].proc...), or a number",
+         summary="a C expression: registers, locals, globals, casts, *, &, ->, ., [] ($sp + 8, *cpus[0].proc)",
          details="FMT as in gdb: x hex, d decimal, u unsigned, t binary, c char, a address.\n"
-                 "Kernel variables are read through the kernel's DWARF types: integers and pointers\n"
-                 "print as values, arrays of char as strings, structs member by member.\n"
-                 "print $pc, print/x $a0, print ticks, print proc[1].name, print &proc")
+                 "Names are the selected frame's locals and arguments, then globals of the current\n"
+                 "program (in user mode) and the kernel; `kernel:NAME` or `PROGRAM:NAME` choose.\n"
+                 "Values are typed by DWARF: integers and pointers print as values, arrays of char\n"
+                 "as strings, structs member by member.\n"
+                 "print $pc, print/x $a0, print $sp + 8, print ticks, print proc[1].name, print &proc,\n"
+                 "print *cpus[0].proc, print (struct proc *) $a0, print status, print kernel:printf")
 def cmd_print(session, arg):
+    from rvtrace.debugger.cenv import evaluate, render
     fmt, expr = _split_fmt(arg)
     if not expr:
         raise UserError("print what? e.g. print $pc, print ticks, print/x $a0")
-    value = session.machine.value_of(expr)
-    text = value.format(fmt)
+    text = render(session, evaluate(session, expr), fmt)
     session.values_printed += 1
     session.printer.line(f"${session.values_printed} = {text}")
 

@@ -225,7 +225,7 @@ def _read_pair(read, fp: int):
 def _frame(level, pc, exact, space, program, img, lookup, fp, sp, pid, regs, note="") -> Frame:
     f = img.function_at(lookup) if img is not None else None
     src = img.source_line(lookup) if img is not None else None
-    offset = pc - (lookup - f[1]) if f else 0
+    offset = (f[1] + (0 if exact else 1)) if f else 0      # a return address: one past its call
     return Frame(level, pc, exact, space, program, img, f[0] if f else None, offset,
                  src[0] if src else None, src[1] if src else None, fp, sp, pid, regs, note)
 

@@ -26,6 +26,10 @@ class BreakProbe:
         for bp in self.bps:
             if pc not in bp.pcs:
                 continue
+            if bp.space is not None and (hart.priv == 0) != (bp.space == "user"):
+                continue                # kernel code at a user address, or the reverse
+            if bp.program is not None and self._fields(hart, pc)["name"] != bp.program:
+                continue                # another program's code at the same virtual address
             if bp.condition is not None and not bp.condition(self._fields(hart, pc)):
                 continue
             now = self.e.now()

@@ -213,7 +213,7 @@ class DebugSession:
 
     def add_watchpoint(self, arg: str, access: str) -> Breakpoint:
         """`watch ADDR [LEN]`: watch the physical bytes ADDR maps to now (virtual: this process's)."""
-        from rvtrace.debugger.addresses import parse_address
+        from rvtrace.debugger.addresses import watch_target
         from rvtrace.debugger.breakpoints import Watch
         words = arg.split()
         if not words:
@@ -227,7 +227,9 @@ class DebugSession:
                 length = 8
         if not 1 <= length <= 4096:
             raise UserError(f"watch length {length} out of range 1..4096")
-        addr = parse_address(self, " ".join(words))
+        addr, size = watch_target(self, " ".join(words))
+        if size is not None and len(arg.split()) == len(words):
+            length = min(size, 4096)                  # `watch status`: the variable's own bytes
         paddr, pid = self.machine.physical_of(addr)
         w = Watch(paddr, length, access, True, pid)
         what = " ".join(words) + (f" ({length} bytes)" if length != 8 else "")
@@ -284,6 +286,8 @@ class DebugSession:
             self.show_event(ev, marker=True)
         else:
             self.show_instruction_position()
+        from rvtrace.debugger.cmd_data import show_displays
+        show_displays(self)                   # `display EXPR`s, after every stop as in gdb
 
     # --- symbols and addresses --------------------------------------------------------------------
 
