@@ -182,6 +182,14 @@ def event_json(ev: Event, names: ProcessNames) -> str:
     return json.dumps(_jsonable(d))
 
 
+def dump_header(path, out: TextIO | None = None) -> int:
+    """`rvtrace dump --header`: how the trace was recorded (rvtrace/trace/settings.py)."""
+    from rvtrace.trace.settings import settings_text
+    from rvtrace.trace.reader import read_header
+    (out or sys.stdout).write(settings_text(read_header(path)) + "\n")
+    return 0
+
+
 def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str | None = None,
          as_json: bool = False, err: TextIO | None = None) -> int:
     """Write the trace at `path` to `out` (stdout); return the exit code (warnings go to `err`)."""

@@ -134,6 +134,12 @@ class Recorder:
         m.scheduler.on_decision = self.on_decision
 
     @property
+    def trace_points(self) -> list[str]:
+        """The kernel trace points this recording watches (kernel_src/tracepoints.c)."""
+        k = self.kernel
+        return [name for name in ("trace_cow", "trace_fork") if k is not None and getattr(k, name)]
+
+    @property
     def pid_source(self) -> str:
         return "kernel" if self.kernel else "satp"
 
