@@ -130,3 +130,16 @@ def test_the_progress_line_waits_a_second_then_redraws_in_place():
     assert "MIPS" in line
     p.clear()
     assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_event_fields_are_given_by_name_and_checked_against_the_table():
+    out = EventOutput(ListSink())
+    with pytest.raises(ValueError, match="missing copied"):
+        out.emit(Kind.FORK, 1, 0, 1, child=2, shared=3)
+    with pytest.raises(ValueError, match="unknown code"):
+        out.emit(Kind.EXIT, 1, 0, 1, status=0, code=3)
+    p = out.placeholder(Kind.SWITCH, 5, 0, 3, from_pid=3, to_pid=0, reason=2, backtrace=[])
+    with pytest.raises(ValueError, match="no field 'irq'"):
+        out.fill(p, "irq", 1)
+    out.fill(p, "to_pid", 4)
+    assert out.sink.events[0][4:6] == [3, 4]
