@@ -109,6 +109,9 @@ SATP_MODE_BARE, SATP_MODE_SV39 = 0, 8
 SATP_PPN_MASK = PPN_MASK
 SV39_LEVELS = 3
 SV39_VA_BITS = 39
+# The top of the lower half of the Sv39 space: xv6-style kernels use addresses below it only
+# (MAXVA) and map their trampoline page just under it, in every address space.
+SV39_MAXVA = 1 << (SV39_VA_BITS - 1)
 
 ReadFn = Callable[[int, int], "bytes | None"]
 

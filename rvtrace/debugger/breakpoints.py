@@ -97,7 +97,7 @@ def split_condition(words: str) -> tuple[str, str | None]:
 
 
 def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = None,
-               temporary: bool = False) -> Breakpoint:
+               temporary: bool = False, c_condition=None) -> Breakpoint:
     """A Breakpoint from the words after `break`/`tbreak` (without its number)."""
     spec, cond_text = split_condition(text)
     if not spec:
@@ -110,18 +110,23 @@ def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = N
     bp = _event_breakpoint(words, spec) or _pc_breakpoint(words, spec, resolve_symbol)
     bp.temporary = temporary
     if cond_text is not None:
-        set_condition(bp, cond_text)
+        set_condition(bp, cond_text, c_condition)
     return bp
 
 
-def set_condition(bp: Breakpoint, text: str) -> None:
+def set_condition(bp: Breakpoint, text: str, c_condition=None) -> None:
     """Parse `text` as bp's condition over the fields its events have; refuse any other name.
 
     A condition on a system call's return (`ret`, `out`) makes a syscall breakpoint stop where
     the call returns -- `break wait if ret == -1` -- never a condition that is silently false
     on the entry event, which has no return value yet."""
     if bp.is_pc:
-        bp.condition = expr.parse(text, set(PC_FIELDS))
+        try:
+            bp.condition = expr.parse(text, set(PC_FIELDS))
+        except expr.ExprError:
+            if c_condition is None:
+                raise
+            bp.condition = c_condition(text)     # a C expression: registers, globals, memory
         return
     kinds = bp.kinds
     if kinds == {Kind.SYSCALL_ENTER}:

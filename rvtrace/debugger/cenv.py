@@ -152,8 +152,11 @@ class Env:
 
     # --- types ---
 
+    def _type_images(self):
+        return [img for _, img, _, _ in self.scope.images()]
+
     def is_type(self, word: str) -> bool:
-        return word in BASE_TYPES or any(word in _type_index(img) for _, img, _, _ in self.scope.images())
+        return word in BASE_TYPES or any(word in _type_index(img) for img in self._type_images())
 
     def type_named(self, spec: str) -> CType:
         words = spec.replace("*", " ").split()
@@ -164,7 +167,7 @@ class Env:
             key = " ".join(words[:2])
         else:
             key = base_name
-        for _, img, _, _ in self.scope.images():
+        for img in self._type_images():
             die = _type_index(img).get(key)
             if die is not None:
                 t = _ctype(die, 0)

@@ -30,7 +30,9 @@ Conditions: append `if COND`, e.g. `break write if pid == 3 and fd == 1`.
   reason; irq, device; child, status; data). A condition on a call's return value
   (`ret`, `out`) stops where the call returns: `break wait if ret == -1`. A field the
   stopping events do not have is refused, not silently false.
-  Instruction breakpoints take pid, name, hart, pc, icount, priv.
+  Instruction breakpoints take pid, name, hart, pc, icount, priv, or a C expression over
+  registers and globals at that instruction: `break kerneltrap if ticks > 3`,
+  `break printf if $a0 != 0`, `break sys_write if cpus[0].proc->pid == 3`.
 """
 
 
@@ -50,7 +52,8 @@ def cmd_tbreak(session, arg):
 
 def _add(session, arg, temporary):
     from rvtrace.debugger.scope import Scope
-    bp = parse_spec(arg, Scope(session).lookup, temporary)
+    from rvtrace.debugger.livecond import parse_condition
+    bp = parse_spec(arg, Scope(session).lookup, temporary, lambda text: parse_condition(text, session))
     session.add_breakpoint(bp)
     kind = "Temporary breakpoint" if temporary else ("Breakpoint" if bp.is_pc else "Catchpoint")
     where = f" at {session.describe_address(bp.pcs[0])}" if bp.is_pc else f" ({bp.what})"
@@ -118,7 +121,8 @@ def cmd_condition(session, arg):
         return
     if bp.is_watch:
         raise UserError("watchpoints take no condition here: they stop at every change")
-    set_condition(bp, parts[1])
+    from rvtrace.debugger.livecond import parse_condition
+    set_condition(bp, parts[1], lambda text: parse_condition(text, session))
 
 
 @command("watch", usage="watch ADDR [LEN]", group="breakpoints",

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rvtrace.cpu.arch import ABI_NAMES, PAGE_SIZE, PRIV_U, REG_FP, REG_RA, REG_SP, SEPC
+from rvtrace.cpu.arch import ABI_NAMES, PAGE_SIZE, PRIV_U, REG_FP, REG_RA, REG_SP, SEPC, SV39_MAXVA
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import ENTRY_FUNCTIONS
 
 MAX_FRAMES = 64
 MAX_FRAME_SIZE = 0x10000         # a frame pointer further than this above the last one: not a frame
 # Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
-TRAMPOLINE = (1 << 38) - PAGE_SIZE
+TRAMPOLINE = SV39_MAXVA - PAGE_SIZE
 
 
 @dataclass

@@ -44,7 +44,7 @@ class BreakProbe:
             pid = view.current_pid(hart.hartid)
         name = self.s.facts.name_at(pid, self.s.cursor.at_icount(self.e.now()), wait=True) if pid else ""
         return {"pid": pid or 0, "name": name or "", "hart": hart.hartid, "pc": pc,
-                "icount": self.e.now(), "priv": hart.priv}
+                "icount": self.e.now(), "priv": hart.priv, "_hart": hart}     # _hart: C conditions
 
     def end(self, report) -> None:
         pass

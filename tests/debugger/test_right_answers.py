@@ -140,6 +140,16 @@ def test_watch_status_watches_the_variable(forkexec, capsys):
     assert f"physical {phys}" in again
 
 
+def test_instruction_breakpoint_conditions_in_c(forkexec, capsys):
+    out = replay(capsys, forkexec.path, "break kerneltrap if ticks > 3", "continue", "print ticks",
+                 "print $sp + 8", "print cpus[0]")
+    assert int(re.search(r"\$1 = (\d+)", out).group(1)) > 3
+    assert re.search(r"\$2 = \(void \*\) 0x[0-9a-f]+", out)
+    assert re.search(r"\$3 = \{proc = ", out)
+    code = main(["replay", str(forkexec.path), "-ex", "break kerneltrap if nosuch > 1", "-batch"])
+    assert code == 1 and "no global 'nosuch'" in capsys.readouterr().out
+
+
 # --- finding 6: every COW resolution, fork's pages, the recording's settings ----------------
 
 def test_bigfork_trace_shows_both_cow_resolutions(bigfork, capsys):
