@@ -88,6 +88,7 @@ pagetable_t uvmcreate(void);
 uint64 uvmalloc(pagetable_t pt, uint64 oldsz, uint64 newsz, int xperm);
 uint64 uvmdealloc(pagetable_t pt, uint64 oldsz, uint64 newsz);
 int uvmcopy(pagetable_t old, pagetable_t new, uint64 sz);
+int uvmcopy_counted(pagetable_t old, pagetable_t new, uint64 sz, uint64 *shared, uint64 *copied);
 void uvmfree(pagetable_t pt, uint64 sz);
 void uvmunmap(pagetable_t pt, uint64 va, uint64 npages, int do_free);
 void uvmclear(pagetable_t pt, uint64 va);
@@ -95,6 +96,10 @@ int cow_fault(pagetable_t pt, uint64 va);
 int copyout(pagetable_t pt, uint64 dstva, char *src, uint64 len);
 int copyin(pagetable_t pt, char *dst, uint64 srcva, uint64 len);
 int copyinstr(pagetable_t pt, char *dst, uint64 srcva, uint64 max);
+
+// tracepoints.c
+void trace_cow(uint64 va, int copied);
+void trace_fork(int pid, uint64 shared, uint64 copied);
 
 // proc.c
 int cpuid(void);

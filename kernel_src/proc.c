@@ -228,11 +228,13 @@ int fork(void)
   if (child == 0)
     return -1;
 
-  if (uvmcopy(parent->pagetable, child->pagetable, parent->sz) != 0) {
+  uint64 shared, copied;
+  if (uvmcopy_counted(parent->pagetable, child->pagetable, parent->sz, &shared, &copied) != 0) {
     freeproc(child);
     release(&child->lock);
     return -1;
   }
+  trace_fork(child->pid, shared, copied);
   child->sz = parent->sz;
   *child->trapframe = *parent->trapframe;
   child->trapframe->a0 = 0;   // fork returns 0 in the child

@@ -262,9 +262,11 @@ static int copy_page(pte_t *parent_pte, pagetable_t new, uint64 va)
 
 // Copy the user memory [0, sz) of `old` into the (empty) page table `new`,
 // copy-on-write unless booted with cow=0. Returns 0, or -1 with `new`
-// emptied again when memory runs out.
-int uvmcopy(pagetable_t old, pagetable_t new, uint64 sz)
+// emptied again when memory runs out. *shared and *copied count the pages
+// mapped into both and the pages copied now (fork reports them to tracers).
+int uvmcopy_counted(pagetable_t old, pagetable_t new, uint64 sz, uint64 *shared, uint64 *copied)
 {
+  *shared = *copied = 0;
   for (uint64 va = 0; va < sz; va += PGSIZE) {
     pte_t *pte = walk(old, va, 0);
     if (pte == 0 || (*pte & PTE_V) == 0)
@@ -274,8 +276,19 @@ int uvmcopy(pagetable_t old, pagetable_t new, uint64 sz)
       uvmunmap(new, 0, va / PGSIZE, 1);
       return -1;
     }
+    if (boot_cow)
+      (*shared)++;
+    else
+      (*copied)++;
   }
   return 0;
+}
+
+// xv6's interface: the same without the counts.
+int uvmcopy(pagetable_t old, pagetable_t new, uint64 sz)
+{
+  uint64 shared, copied;
+  return uvmcopy_counted(old, new, sz, &shared, &copied);
 }
 
 // A write hit page `va`. If it is a copy-on-write page, make it writable for
@@ -292,6 +305,7 @@ int cow_fault(pagetable_t pt, uint64 va)
   uint64 pa = PTE2PA(*pte);
   uint64 flags = (PTE_FLAGS(*pte) & ~PTE_COW) | PTE_W;
   __sync_fetch_and_add(&stat_cow_faults, 1);
+  int copied = 0;
   if (krefcount((void *)pa) == 1) {
     // Everyone else has copied or exited: the page is ours alone.
     *pte = PA2PTE(pa) | flags;
@@ -303,8 +317,10 @@ int cow_fault(pagetable_t pt, uint64 va)
     *pte = PA2PTE(mem) | flags;
     kfree((void *)pa);   // drop our share of the old page
     __sync_fetch_and_add(&stat_cow_copies, 1);
+    copied = 1;
   }
   sfence_vma();
+  trace_cow(PGROUNDDOWN(va), copied);
   return 0;
 }
 

@@ -140,10 +140,15 @@ def add_dump(sub) -> None:
                    help="only these kinds: syscall, pagefault, switch, interrupt, disk, process, "
                    "console, schedule, end, or single kinds such as fork, exec, exit")
     p.add_argument("--json", action="store_true", help="one JSON object a line instead of text")
+    p.add_argument("--header", action="store_true",
+                   help="only the recording's settings: program, seed, harts, copy-on-write, kernel "
+                   "and disk identity, recorder revision")
 
 
 def cmd_dump(args) -> int:
-    from rvtrace.analysis.dump import dump
+    from rvtrace.analysis.dump import dump, dump_header
+    if args.header:
+        return dump_header(args.file)
     if args.kind is not None and not args.kind.strip(" ,"):
         raise UserError("--kind: name at least one kind (e.g. --kind syscall,pagefault)")
     return dump(args.file, pid=args.pid, kinds=args.kind, as_json=args.json)

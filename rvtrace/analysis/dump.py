@@ -26,7 +26,7 @@ from rvtrace.trace.text import call_text, describe_safely, returned_text, syscal
 # lifecycle event, a fault in copyin, ...): they are printed after the call's
 # line and do not split its enter and exit. Anything else on that hart does.
 INSIDE_A_CALL = frozenset({Kind.CONSOLE_OUT, Kind.CONSOLE_IN, Kind.FORK, Kind.EXEC, Kind.EXIT, Kind.REAPED,
-                           Kind.DISK_REQUEST, Kind.DISK_COMPLETE, Kind.PAGE_FAULT, Kind.INTERRUPT,
+                           Kind.DISK_REQUEST, Kind.DISK_COMPLETE, Kind.PAGE_FAULT, Kind.COW, Kind.INTERRUPT,
                            Kind.SCHEDULE, Kind.POWEROFF})
 
 # Bound on lines held back while a syscall waits for its exit.
@@ -180,6 +180,14 @@ def event_json(ev: Event, names: ProcessNames) -> str:
     if ev.kind in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
         d["name"] = syscall_name_safe(ev.fields["num"])
     return json.dumps(_jsonable(d))
+
+
+def dump_header(path, out: TextIO | None = None) -> int:
+    """`rvtrace dump --header`: how the trace was recorded (rvtrace/trace/settings.py)."""
+    from rvtrace.trace.settings import settings_text
+    from rvtrace.trace.reader import read_header
+    (out or sys.stdout).write(settings_text(read_header(path)) + "\n")
+    return 0
 
 
 def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str | None = None,

@@ -10,27 +10,16 @@ from __future__ import annotations
 
 from rvtrace.cpu.signals import Trap
 
-M64 = (1 << 64) - 1
+from rvtrace.cpu.arch import (  # noqa: F401  (numbers and bits re-exported for the hart's modules)
+    CAUSE_ILLEGAL, CYCLE, INSTRET, MARCHID, MCAUSE, MCONFIGPTR, MCOUNTEREN, MCOUNTINHIBIT, MCYCLE,
+    MEDELEG, MEIP, MENVCFG, MEPC, MHARTID, MIDELEG, MIE, MIMPID, MINSTRET, MIP, MISA, MS_MIE,
+    MS_MPIE, MS_MPP, MS_MPP_SHIFT, MS_MPRV, MS_MXR, MS_SIE, MS_SPIE, MS_SPP, MS_SUM, MS_TSR, MS_TVM,
+    MS_TW, MS_UXL_SXL, MSCRATCH, MSIP, MSTATUS, MTIP, MTVAL, MTVEC, MVENDORID, PMPADDR0, PMPCFG0,
+    SATP, SATP_MODE_BARE, SATP_MODE_SHIFT, SATP_MODE_SV39, SCAUSE, SCOUNTEREN, SEIP, SENVCFG, SEPC, SIE, SIP, SSCRATCH,
+    SSIP, SSTATUS, STIMECMP, STIP, STVAL, STVEC, TIME, XLEN_MASK as M64,
+    TCONTROL, TDATA1, TDATA2, TDATA3, TINFO, TSELECT)
 
-# --- numbers -----------------------------------------------------------------
-SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG = 0x100, 0x104, 0x105, 0x106, 0x10A
-SSCRATCH, SEPC, SCAUSE, STVAL, SIP, STIMECMP, SATP = 0x140, 0x141, 0x142, 0x143, 0x144, 0x14D, 0x180
-MSTATUS, MISA, MEDELEG, MIDELEG, MIE, MTVEC, MCOUNTEREN = 0x300, 0x301, 0x302, 0x303, 0x304, 0x305, 0x306
-MENVCFG, MCOUNTINHIBIT = 0x30A, 0x320
-MSCRATCH, MEPC, MCAUSE, MTVAL, MIP = 0x340, 0x341, 0x342, 0x343, 0x344
-PMPCFG0, PMPADDR0 = 0x3A0, 0x3B0
-MCYCLE, MINSTRET = 0xB00, 0xB02
-TSELECT, TDATA1, TDATA2, TDATA3, TINFO, TCONTROL = 0x7A0, 0x7A1, 0x7A2, 0x7A3, 0x7A4, 0x7A5
-CYCLE, TIME, INSTRET = 0xC00, 0xC01, 0xC02
-MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR = 0xF11, 0xF12, 0xF13, 0xF14, 0xF15
-
-# --- mstatus fields ----------------------------------------------------------------
-MS_SIE, MS_MIE, MS_SPIE, MS_MPIE, MS_SPP = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 8
-MS_MPP_SHIFT = 11
-MS_MPP = 3 << MS_MPP_SHIFT
-MS_MPRV, MS_SUM, MS_MXR = 1 << 17, 1 << 18, 1 << 19
-MS_TVM, MS_TW, MS_TSR = 1 << 20, 1 << 21, 1 << 22
-MS_UXL_SXL = (2 << 32) | (2 << 34)           # XLEN 64 for U and S: read-only
+# --- which bits software can write -----------------------------------------------------
 MSTATUS_WRITABLE = (MS_SIE | MS_MIE | MS_SPIE | MS_MPIE | MS_SPP | MS_MPP | MS_MPRV | MS_SUM
                     | MS_MXR | MS_TVM | MS_TW | MS_TSR)
 # sstatus is a view of mstatus: these bits show, and the first five can be written
@@ -38,8 +27,6 @@ SSTATUS_WRITABLE = MS_SIE | MS_SPIE | MS_SPP | MS_SUM | MS_MXR
 SSTATUS_READABLE = (SSTATUS_WRITABLE | (1 << 6) | (3 << 9) | (3 << 13) | (3 << 15)
                     | (3 << 32) | (1 << 63))
 
-# --- interrupt bits (mip/mie) --------------------------------------------------------
-SSIP, MSIP, STIP, MTIP, SEIP, MEIP = 1 << 1, 1 << 3, 1 << 5, 1 << 7, 1 << 9, 1 << 11
 ALL_INTERRUPTS = SSIP | MSIP | STIP | MTIP | SEIP | MEIP
 S_INTERRUPTS = SSIP | STIP | SEIP             # the ones mideleg can hand to S-mode
 MEDELEG_WRITABLE = 0xB3FF                      # causes 0-9, 12, 13, 15 (not ecall from M)
@@ -47,8 +34,6 @@ MEDELEG_WRITABLE = 0xB3FF                      # causes 0-9, 12, 13, 15 (not eca
 MISA_VALUE = (2 << 62) | sum(1 << (ord(c) - ord("A")) for c in "IMACSU")
 MENVCFG_STCE = 1 << 63
 MENVCFG_WRITABLE = MENVCFG_STCE | 1            # STCE, FIOM
-SATP_MODE_BARE, SATP_MODE_SV39 = 0, 8
-CAUSE_ILLEGAL = 2
 
 
 class CsrFile:
@@ -241,7 +226,7 @@ class CsrFile:
             self._select_context()
 
     def _set_satp(self, v: int) -> None:
-        mode = v >> 60
+        mode = v >> SATP_MODE_SHIFT
         if mode not in (SATP_MODE_BARE, SATP_MODE_SV39):
             return                                     # unsupported modes: the write is ignored
         old, self.satp = self.satp, v

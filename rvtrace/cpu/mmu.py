@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import struct
 
-from rvtrace.cpu.csr import MS_MPP, MS_MPP_SHIFT, MS_MPRV, MS_MXR, MS_SUM
+from rvtrace.cpu.arch import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_ACCESS,
+                              CAUSE_LOAD_PAGE_FAULT, CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD,
+                              CAUSE_MISALIGNED_STORE, CAUSE_STORE_ACCESS, CAUSE_STORE_PAGE_FAULT,
+                              MS_MPP, MS_MPP_SHIFT, MS_MPRV, MS_MXR, MS_SUM, PPN_MASK, PTE_A, PTE_D,
+                              PTE_G, PTE_R, PTE_U, PTE_V, PTE_W, PTE_X, SATP_MODE_SHIFT)  # noqa: F401
 from rvtrace.cpu.signals import BusError, MmioExit, Trap
 
 FETCH, LOAD, STORE = 0, 1, 2
-PAGE_FAULT = (12, 13, 15)          # by access kind
-ACCESS_FAULT = (1, 5, 7)
-MISALIGNED = (0, 4, 6)
-
-PTE_V, PTE_R, PTE_W, PTE_X, PTE_U, PTE_G, PTE_A, PTE_D = (1 << i for i in range(8))
-PPN_MASK = (1 << 44) - 1
+# Causes by access kind (FETCH, LOAD, STORE)
+PAGE_FAULT = (CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT)
+ACCESS_FAULT = (CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS)
+MISALIGNED = (CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE)
 MAX_CONTEXTS = 64
 _Q = struct.Struct("<Q")
 
@@ -56,7 +58,7 @@ class Mmu:
     def _select_context(self) -> None:
         ms = self.mstatus
         dpriv = (ms & MS_MPP) >> MS_MPP_SHIFT if (self.priv == 3 and ms & MS_MPRV) else self.priv
-        satp = self.satp if (self.priv < 3 or dpriv < 3) and self.satp >> 60 else 0
+        satp = self.satp if (self.priv < 3 or dpriv < 3) and self.satp >> SATP_MODE_SHIFT else 0
         key = (satp, self.priv, dpriv, ms & MS_SUM, ms & MS_MXR)
         ctx = self._contexts.get(key)
         if ctx is None:
@@ -101,7 +103,7 @@ class Mmu:
     def translate(self, va: int, access: int, update: bool = True) -> int:
         """Virtual to physical for `access` by the current privilege; raises Trap."""
         priv = self.priv if access == FETCH else self._dpriv
-        if priv == 3 or self.satp >> 60 == 0:
+        if priv == 3 or self.satp >> SATP_MODE_SHIFT == 0:
             return va
         top = va >> 38
         if top != 0 and top != (1 << 26) - 1:

@@ -6,14 +6,15 @@ these only for system instructions.
 
 from __future__ import annotations
 
-from rvtrace.cpu.csr import (MEIP, MS_MIE, MS_MPIE, MS_MPP, MS_MPP_SHIFT, MS_MPRV, MS_SIE,
-                             MS_SPIE, MS_SPP, MS_TSR, MS_TVM, MS_TW, MSIP, MTIP, SEIP, SSIP, STIP)
+from rvtrace.cpu.arch import (CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ILLEGAL, INTERRUPT, IRQ_M_EXT,
+                              IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_S_SOFT, IRQ_S_TIMER, MEIP, MS_MIE,
+                              MS_MPIE, MS_MPP, MS_MPP_SHIFT, MS_MPRV, MS_SIE, MS_SPIE, MS_SPP, MS_TSR,
+                              MS_TVM, MS_TW, MSIP, MTIP, SEIP, SSIP, STIP)
 from rvtrace.cpu.signals import Trap
 
-INTERRUPT = 1 << 63
-CAUSE_ILLEGAL, CAUSE_BREAKPOINT, CAUSE_ECALL_U = 2, 3, 8
 # The order in which simultaneous interrupts are taken (privileged spec 3.1.9)
-PRIORITY = [(MEIP, 11), (MSIP, 3), (MTIP, 7), (SEIP, 9), (SSIP, 1), (STIP, 5)]
+PRIORITY = [(MEIP, IRQ_M_EXT), (MSIP, IRQ_M_SOFT), (MTIP, IRQ_M_TIMER), (SEIP, IRQ_S_EXT),
+            (SSIP, IRQ_S_SOFT), (STIP, IRQ_S_TIMER)]
 
 
 class Traps:

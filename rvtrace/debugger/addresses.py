@@ -1,6 +1,7 @@
 """Reading what users type where an address or a value goes.
 
     0x80001000   4096   kerneltrap   kerneltrap+16   $sp   $a0+8   phys:0x80000000   &proc
+    proc[1].name   cpus[0].proc->trapframe   (char *) $a1   forkexec:main
 
 `parse_address(session, text)` returns an Address: the number and whether it
 is physical (`phys:` / `p:` prefix) or virtual (in the current process's
@@ -9,20 +10,11 @@ address space, or the kernel's when the hart runs in the kernel).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rvtrace.errors import UserError
 
-# Register names: ABI names and x0..x31, in register-number order.
-ABI_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3",
-             "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
-             "t3", "t4", "t5", "t6")
-REGISTER_NUMBER = {name: i for i, name in enumerate(ABI_NAMES)}
-REGISTER_NUMBER.update({f"x{i}": i for i in range(32)})
-REGISTER_NUMBER["fp"] = 8
-
-_TERM = re.compile(r"\s*([+-])?\s*([^\s+-]+)")
+from rvtrace.cpu.arch import ABI_NAMES, REGISTER_NUMBER  # noqa: F401  (register names, written once)
 
 
 @dataclass(frozen=True)
@@ -47,31 +39,25 @@ def parse_address(session, text: str) -> Address:
 
 
 def evaluate(session, text: str) -> int:
-    """A sum of terms: numbers, $registers, symbols (`&sym` too), joined by + and -."""
+    """The address an expression names (cenv.py evaluates it as C): a pointer or number is the
+    address; an array, struct, function or a variable that is not a pointer names its own memory
+    (`x/s proc[1].name`, `x/4gx ticks`, `x/3i kerneltrap`); `$sp + 16` is sp plus 16 bytes."""
+    from rvtrace.debugger.cenv import evaluate as c_evaluate, scalar_of
+    tv = c_evaluate(session, text)
+    if tv.is_lvalue and tv.ctype.kind != "pointer":
+        return tv.address & (2**64 - 1)
+    return scalar_of(session, tv) & (2**64 - 1)
+
+
+def watch_target(session, text: str) -> tuple[Address, int | None]:
+    """What `watch EXPR` watches: a variable's own bytes (its size), or the memory at an address
+    (size None: the caller's default)."""
     text = text.strip()
-    pos, total, first = 0, 0, True
-    while pos < len(text):
-        m = _TERM.match(text, pos)
-        if not m or (m.group(1) is None and not first):
-            raise UserError(f"cannot read the address {text!r}: write e.g. 0x80001000, $sp+16 or a symbol")
-        sign = -1 if m.group(1) == "-" else 1
-        total += sign * term_value(session, m.group(2))
-        pos, first = m.end(), False
-        if text[pos:].strip() == "":
-            break
-    return total & (2**64 - 1)
-
-
-def term_value(session, word: str) -> int:
-    word = word.lstrip("&")
-    if word.startswith("$"):
-        return session.machine.register_value(word[1:])
-    try:
-        return int(word, 0)
-    except ValueError:
-        pass
-    addr = session.resolve_symbol(word)
-    if addr is None:
-        raise UserError(f"no symbol {word!r} in the kernel (or the current program); "
-                        "give an address like 0x80001000")
-    return addr
+    for prefix in ("phys:", "p:", "physical:"):
+        if text.startswith(prefix):
+            return parse_address(session, text), None
+    from rvtrace.debugger.cenv import evaluate as c_evaluate, scalar_of
+    tv = c_evaluate(session, text)
+    if tv.is_lvalue and tv.ctype.kind != "function":
+        return Address(tv.address), (tv.ctype.size or None)
+    return Address(scalar_of(session, tv) & (2**64 - 1)), None

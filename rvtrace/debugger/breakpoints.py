@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rvtrace.debugger import expr
-from rvtrace.debugger.eventtext import ALL_FIELDS, BASE_FIELDS, fields_for_kinds
+from rvtrace.debugger.eventtext import ALL_FIELDS, BASE_FIELDS, RETURN_FIELDS, fields_for_kinds
 from rvtrace.errors import UserError
 from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 from rvtrace.trace.events import FAULT_CAUSES, KIND_BY_NAME, KINDS, Event, Kind
@@ -60,6 +60,8 @@ class Breakpoint:
     output_text: bytes | None = None            # `break output`: resolved against the console by the session
     events: frozenset = field(default_factory=frozenset)   # `break output`: the event numbers it hits
     watch: "Watch | None" = None                # watchpoints: what memory, which accesses
+    space: str | None = None                    # pc breakpoints on a symbol: "kernel" or "user" code
+    program: str | None = None                  # ... a user program's: only processes running it
 
     @property
     def is_pc(self) -> bool:
@@ -95,7 +97,7 @@ def split_condition(words: str) -> tuple[str, str | None]:
 
 
 def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = None,
-               temporary: bool = False) -> Breakpoint:
+               temporary: bool = False, c_condition=None) -> Breakpoint:
     """A Breakpoint from the words after `break`/`tbreak` (without its number)."""
     spec, cond_text = split_condition(text)
     if not spec:
@@ -108,9 +110,44 @@ def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = N
     bp = _event_breakpoint(words, spec) or _pc_breakpoint(words, spec, resolve_symbol)
     bp.temporary = temporary
     if cond_text is not None:
-        known = PC_FIELDS if bp.is_pc else fields_for_kinds(bp.kinds) if bp.kinds else ALL_FIELDS
-        bp.condition = expr.parse(cond_text, set(known) | set(BASE_FIELDS))
+        set_condition(bp, cond_text, c_condition)
     return bp
+
+
+def set_condition(bp: Breakpoint, text: str, c_condition=None) -> None:
+    """Parse `text` as bp's condition over the fields its events have; refuse any other name.
+
+    A condition on a system call's return (`ret`, `out`) makes a syscall breakpoint stop where
+    the call returns -- `break wait if ret == -1` -- never a condition that is silently false
+    on the entry event, which has no return value yet."""
+    if bp.is_pc:
+        try:
+            bp.condition = expr.parse(text, set(PC_FIELDS))
+        except expr.ExprError:
+            if c_condition is None:
+                raise
+            bp.condition = c_condition(text)     # a C expression: registers, globals, memory
+        return
+    kinds = bp.kinds
+    if kinds == {Kind.SYSCALL_ENTER}:
+        kinds = frozenset({Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT})
+    known = set(fields_for_kinds(kinds) if kinds else ALL_FIELDS) | set(BASE_FIELDS)
+    try:
+        cond = expr.parse(text, known)
+    except expr.ExprError as exc:
+        bad = RETURN_FIELDS & set(expr.names_in(text))
+        if bad and kinds:
+            head = bp.what.split()[0]
+            hint = (f"`break syscall {head} if {text.strip()}`" if head in SYSCALL_BY_NAME
+                    else "e.g. `break wait if ret == -1`")
+            raise expr.ExprError(f"`{bp.what}` stops at events that have no {'/'.join(sorted(bad))}: only "
+                                 f"a system call's return has one; write {hint}") from None
+        raise exc
+    if bp.kinds == {Kind.SYSCALL_ENTER} and cond.names & RETURN_FIELDS:
+        bp.kinds = frozenset({Kind.SYSCALL_EXIT})       # the match tests `num`, which exits have too
+    elif bp.kinds == {Kind.SYSCALL_EXIT} and not cond.names & RETURN_FIELDS:
+        bp.kinds = frozenset({Kind.SYSCALL_ENTER})      # a new condition without ret: back to entry
+    bp.condition = cond
 
 
 def _event_breakpoint(words: list[str], spec: str) -> Breakpoint | None:
@@ -204,14 +241,23 @@ def _pc_breakpoint(words: list[str], spec: str, resolve_symbol) -> Breakpoint:
         try:
             return Breakpoint(spec, pcs=(int(word[1:], 0),))
         except ValueError:
-            if resolve_symbol and resolve_symbol(word[1:]) is not None:
-                return Breakpoint(spec, pcs=(resolve_symbol(word[1:]),))
+            sym = resolve_symbol(word[1:]) if resolve_symbol else None
+            if sym is not None:
+                return _at_symbol(spec, sym)
             raise UserError(f"bad address {word[1:]!r}: write e.g. *0x80000000 or *kerneltrap") from None
-    addr = resolve_symbol(word) if resolve_symbol else None
-    if addr is None:
+    sym = resolve_symbol(word) if resolve_symbol else None
+    if sym is None:
         raise UserError(f"unknown breakpoint {word!r}: not an event ({', '.join(EVENT_WORDS)}, "
                         f"a syscall name) nor a known function (see `help break`)")
-    return Breakpoint(spec, pcs=(addr,))
+    return _at_symbol(spec, sym)
+
+
+def _at_symbol(spec: str, sym) -> Breakpoint:
+    """A pc breakpoint at a symbol: an address, or a scope.Symbol that says whose code it is
+    (a user program's address means that program's code only, not whatever runs there)."""
+    if isinstance(sym, int):
+        return Breakpoint(spec, pcs=(sym,))
+    return Breakpoint(spec, pcs=(sym.address,), space=sym.space, program=sym.program)
 
 
 def _no_more(rest: list[str], head: str) -> None:

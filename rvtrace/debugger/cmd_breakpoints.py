@@ -3,11 +3,10 @@ info breakpoints."""
 
 from __future__ import annotations
 
-from rvtrace.debugger import expr
-from rvtrace.debugger.breakpoints import parse_spec
+from rvtrace.debugger.breakpoints import parse_spec, set_condition
 from rvtrace.debugger.commands import INFO, command
-from rvtrace.debugger.eventtext import ALL_FIELDS, fields_for_kinds
 from rvtrace.errors import UserError
+from rvtrace.trace.events import Kind
 
 BREAK_DETAILS = """
 Event breakpoints (found in the event index: instant):
@@ -27,8 +26,13 @@ Instruction breakpoints (found by re-executing the machine):
 Conditions: append `if COND`, e.g. `break write if pid == 3 and fd == 1`.
   COND uses ==, !=, <, >, <=, >=, and, or, not, parentheses, numbers and "strings" over
   the event's fields: pid, name, hart, icount, event, kind, and the payload (syscall
-  arguments by name -- fd, n, buf, path, argv -- or arg0..arg5; ret; va, cause;
-  from, to, reason; irq, device; child, status; data).
+  arguments by name -- fd, n, buf, path, argv -- or arg0..arg5; va, cause; from, to,
+  reason; irq, device; child, status; data). A condition on a call's return value
+  (`ret`, `out`) stops where the call returns: `break wait if ret == -1`. A field the
+  stopping events do not have is refused, not silently false.
+  Instruction breakpoints take pid, name, hart, pc, icount, priv, or a C expression over
+  registers and globals at that instruction: `break kerneltrap if ticks > 3`,
+  `break printf if $a0 != 0`, `break sys_write if cpus[0].proc->pid == 3`.
 """
 
 
@@ -47,14 +51,22 @@ def cmd_tbreak(session, arg):
 
 
 def _add(session, arg, temporary):
-    bp = parse_spec(arg, session.resolve_symbol, temporary)
+    from rvtrace.debugger.scope import Scope
+    from rvtrace.debugger.livecond import parse_condition
+    bp = parse_spec(arg, Scope(session).lookup, temporary, lambda text: parse_condition(text, session))
     session.add_breakpoint(bp)
     kind = "Temporary breakpoint" if temporary else ("Breakpoint" if bp.is_pc else "Catchpoint")
     where = f" at {session.describe_address(bp.pcs[0])}" if bp.is_pc else f" ({bp.what})"
+    if bp.program:
+        where = f" at {bp.pcs[0]:#x} <{bp.what.split(':')[-1]}> in {bp.program}"
+    elif bp.space == "kernel" and bp.is_pc:
+        where += " in the kernel"
     cond = f" if {bp.condition}" if bp.condition else ""
     note = ""
     if bp.output_text is not None and not bp.events:
         note = " -- the console never prints that text in this trace"
+    elif bp.kinds == {Kind.SYSCALL_EXIT}:
+        note = " -- stops where the call returns"
     session.printer.line(f"{kind} {bp.number}{where}{cond}{note}")
 
 
@@ -107,8 +119,10 @@ def cmd_condition(session, arg):
         bp.condition = None
         session.printer.line(f"Breakpoint {bp.number} now unconditional.")
         return
-    known = ALL_FIELDS if bp.is_pc or not bp.kinds else fields_for_kinds(bp.kinds)
-    bp.condition = expr.parse(parts[1], known)
+    if bp.is_watch:
+        raise UserError("watchpoints take no condition here: they stop at every change")
+    from rvtrace.debugger.livecond import parse_condition
+    set_condition(bp, parts[1], lambda text: parse_condition(text, session))
 
 
 @command("watch", usage="watch ADDR [LEN]", group="breakpoints",
@@ -138,6 +152,8 @@ def cmd_info_breakpoints(session, arg):
         what = bp.what
         if bp.is_pc:
             what = f"{bp.what} at {session.describe_address(bp.pcs[0])}"
+            if bp.program:
+                what = f"{bp.what} at {bp.pcs[0]:#x} in {bp.program}"
         disp = "del" if bp.temporary else "keep"
         p.line(f"{bp.number:<7} {bp.kind_label:<16} {disp:<4} {'y' if bp.enabled else 'n':<3} {what}")
         if bp.condition is not None:

@@ -143,6 +143,12 @@ def cmd_list(session, arg):
         _, file, last = session.last_list
         _print_lines(session, file, last + 1, None, centre=False)
         return
+    from rvtrace.debugger import frames as fr
+    if fr.selected_level(session) > 0:               # `up` / `frame N`: that frame's line
+        frame = fr.selected_frame(session)
+        if frame.file and frame.line:
+            _print_lines(session, frame.file, frame.line, frame.line)
+            return
     m = session.machine
     shown = False
     for i, (pc, label) in enumerate(m.source_frames()):
@@ -166,20 +172,22 @@ def cmd_list(session, arg):
 
 
 def _location_of(session, arg: str) -> tuple[str, int]:
+    from rvtrace.debugger.scope import Scope
     if ":" in arg:
         name, _, num = arg.rpartition(":")
-        try:
+        if num.strip().isdigit():
             return name, int(num)
-        except ValueError:
-            raise UserError(f"list FILE:LINE -- {num!r} is not a line number") from None
+        if "." in name or "/" in name:
+            raise UserError(f"list FILE:LINE -- {num!r} is not a line number")
     if arg.isdigit():
         if session.last_list is None:
             raise UserError("list LINE needs a file first: `list FILE:LINE`")
         return session.last_list[1], int(arg)
-    addr = session.resolve_symbol(arg)
-    if addr is None:
-        raise UserError(f"no function {arg!r} in the kernel or the current program")
-    place = session.machine.source_line(addr)
+    sym = Scope(session).lookup(arg)          # the current program first in user mode; PROG:NAME
+    if sym is None:
+        raise UserError(f"no function {arg!r} in the kernel or the current program "
+                        "(qualify it: kernel:NAME, PROGRAM:NAME)")
+    place = sym.image.source_line(sym.address)
     if place is None:
         raise UserError(f"{arg} has no source line information")
     return place

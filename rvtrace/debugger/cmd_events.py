@@ -143,6 +143,18 @@ def _field_rows(ev: Event):
         yield key, value
 
 
+@command("trace", usage="info trace", table=INFO,
+         summary="how this trace was recorded: program, seed, harts, copy-on-write, kernel and disk, recorder")
+def cmd_info_trace(session, arg):
+    from rvtrace.trace.settings import settings
+    p = session.printer
+    rows = settings(session.trace.header) + [
+        ("events", f"{len(session.trace)}, instructions 0 to {session.engine.end_icount}")]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        p.line(f"{label.ljust(width)}  {value}")
+
+
 @command("output", usage="output [PID]", group="events",
          summary="the console text printed up to now, each character coloured by the process that wrote it")
 def cmd_output(session, arg):

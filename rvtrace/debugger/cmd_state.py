@@ -1,4 +1,4 @@
-"""Looking at the machine: info registers, print, x, info procs, bt.
+"""Looking at the machine: info registers, print, x, info procs (frames: cmd_frames.py).
 
 All of them read the re-executed machine at the current instruction count
 through `session.machine` (rvtrace/debugger/machine.py).
@@ -65,17 +65,20 @@ def _signed(v: int) -> int:
 
 
 @command("print", "p", "inspect", "output-value", usage="print[/FMT] EXPR", group="looking",
-         summary="a register ($pc, $a0, $satp), a kernel variable (ticks, cpus[0].proc...), or a number",
+         summary="a C expression: registers, locals, globals, casts, *, &, ->, ., [] ($sp + 8, *cpus[0].proc)",
          details="FMT as in gdb: x hex, d decimal, u unsigned, t binary, c char, a address.\n"
-                 "Kernel variables are read through the kernel's DWARF types: integers and pointers\n"
-                 "print as values, arrays of char as strings, structs member by member.\n"
-                 "print $pc, print/x $a0, print ticks, print proc[1].name, print &proc")
+                 "Names are the selected frame's locals and arguments, then globals of the current\n"
+                 "program (in user mode) and the kernel; `kernel:NAME` or `PROGRAM:NAME` choose.\n"
+                 "Values are typed by DWARF: integers and pointers print as values, arrays of char\n"
+                 "as strings, structs member by member.\n"
+                 "print $pc, print/x $a0, print $sp + 8, print ticks, print proc[1].name, print &proc,\n"
+                 "print *cpus[0].proc, print (struct proc *) $a0, print status, print kernel:printf")
 def cmd_print(session, arg):
+    from rvtrace.debugger.cenv import evaluate, render
     fmt, expr = _split_fmt(arg)
     if not expr:
         raise UserError("print what? e.g. print $pc, print ticks, print/x $a0")
-    value = session.machine.value_of(expr)
-    text = value.format(fmt)
+    text = render(session, evaluate(session, expr), fmt)
     session.values_printed += 1
     session.printer.line(f"${session.values_printed} = {text}")
 
@@ -165,16 +168,3 @@ def cmd_info_procs(session, arg):
         p.line([("", lead), (pid_style(info.pid), f"{info.pid:>4}"),
                 ("", f" {info.state:<9} {info.name:<16} {parent:>6}  {where}")])
     p.line([("class:dim", "(* running on a hart now)")])
-
-
-@command("backtrace", "bt", "where", usage="backtrace", group="looking",
-         summary="the call stack at the current pc: kernel frames by frame pointer, then user frames")
-def cmd_backtrace(session, arg):
-    frames = session.machine.backtrace()
-    if not frames:
-        session.printer.line("No stack.")
-        return
-    for i, (pc, name, place) in enumerate(frames):
-        where = f" at {place}" if place else ""
-        session.printer.line([("", f"#{i:<2} "), ("class:address", f"{pc:#018x}"),
-                              ("", " in "), ("class:symbol", name or "??"), ("", where)])

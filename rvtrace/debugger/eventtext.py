@@ -13,7 +13,8 @@ from __future__ import annotations
 from rvtrace.kernel.syscalls import SYSCALLS, syscall_name
 from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, KINDS, MODES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
-from rvtrace.trace.text import IRQ_NAMES, call_text, describe_safely, returned_value, syscall_name_safe
+from rvtrace.trace.text import (IRQ_NAMES, call_text, describe_safely, exec_succeeded, exec_success_words,
+                               returned_value, syscall_name_safe)
 
 # A palette that reads on dark and light terminals; pid 0 (no process) stays plain.
 PID_COLOURS = ("ansigreen", "ansicyan", "ansimagenta", "ansiyellow", "ansiblue", "ansired",
@@ -48,6 +49,8 @@ def describe(ev: Event, symbolize=None) -> str:
     if ev.kind == Kind.SYSCALL_ENTER:
         return call_text(ev)
     if ev.kind == Kind.SYSCALL_EXIT:
+        if exec_succeeded(ev):
+            return f"exec() succeeded, {exec_success_words(ev)}"
         return f"{syscall_name_safe(ev.fields['num'])}() returned {returned_value(ev)}"
     return describe_safely(ev, symbolize)
 
@@ -55,6 +58,8 @@ def describe(ev: Event, symbolize=None) -> str:
 # --- fields for conditions ------------------------------------------------------------
 
 BASE_FIELDS = ("pid", "name", "hart", "icount", "event", "kind")
+# Fields only a system call's return has (its syscall-exit event).
+RETURN_FIELDS = frozenset({"ret", "out"})
 WORD_TABLES = {"cause": None, "resolution": RESOLUTIONS, "reason": SWITCH_REASONS,
                "decision": DECISIONS, "how": ENDINGS}
 
@@ -68,7 +73,8 @@ def fields_for_kinds(kinds) -> set[str]:
             continue
         names.update(info.fields)
         if k in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
-            names.update({"syscall", "ret"})
+            # an exit also carries its call's arguments (condition_fields reads them from the enter)
+            names.add("syscall")
             for s in SYSCALLS.values():
                 names.update(s.arg_names)
             names.update(f"arg{i}" for i in range(6))
@@ -85,8 +91,11 @@ def fields_for_kinds(kinds) -> set[str]:
 ALL_FIELDS = frozenset(fields_for_kinds(KINDS))
 
 
-def condition_fields(ev: Event, name: str | None) -> dict:
-    """The event as a flat dict a Condition reads: enumerations as words, syscall args by name."""
+def condition_fields(ev: Event, name: str | None, enter: Event | None = None) -> dict:
+    """The event as a flat dict a Condition reads: enumerations as words, syscall args by name.
+
+    For a syscall-exit, `enter` is the call's syscall-enter: its arguments are the exit's too
+    (`break write if fd == 1 and ret < 0`)."""
     d = dict(ev.fields)
     d.update(pid=ev.pid, name=name or "", hart=ev.hart, icount=ev.icount, event=ev.number,
              kind=ev.kind_name)
@@ -94,6 +103,8 @@ def condition_fields(ev: Event, name: str | None) -> dict:
     if k in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
         num = d.get("num")
         d["syscall"] = syscall_name(num) if isinstance(num, int) else str(num)
+        if k == Kind.SYSCALL_EXIT and enter is not None:
+            d["args"] = enter.fields.get("args")
         args = d.pop("args", None) or []
         s = SYSCALLS.get(num)
         for i, value in enumerate(args if isinstance(args, list) else []):

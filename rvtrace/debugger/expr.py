@@ -16,9 +16,10 @@ Grammar (lowest precedence first):
 INT is decimal, 0x hex or negative; STRING is double- or single-quoted with
 backslash escapes; NAME is a field of the event (`pid`, `name`, `hart`, the
 payload fields, syscall arguments by name). A bare NAME is true when the
-field is non-zero / non-empty. A field the event does not have makes a
-comparison false, never an error: `break syscall if fd == 1` simply skips
-calls without an `fd`. Comparing a list (argv) with `==` asks whether the
+field is non-zero / non-empty. Callers give `parse` the names the events
+it will see can have, so a name none of them has is refused; among those
+events, one without the field makes a comparison false: `break syscall if
+fd == 1` skips calls without an `fd`. Comparing a list (argv) with `==` asks whether the
 list holds the value.
 
 `parse(text, known)` checks names against `known` so a typo is caught when
@@ -110,6 +111,14 @@ class Condition:
 
     def __str__(self) -> str:
         return self.text
+
+
+def names_in(text: str) -> list[str]:
+    """The field names a condition mentions (for messages; no parsing)."""
+    try:
+        return [t.value for t in tokenize(text) if t.kind == "name"]
+    except ExprError:
+        return []
 
 
 def parse(text: str, known: Iterable[str] | None = None) -> Condition:

@@ -26,6 +26,10 @@ class BreakProbe:
         for bp in self.bps:
             if pc not in bp.pcs:
                 continue
+            if bp.space is not None and (hart.priv == 0) != (bp.space == "user"):
+                continue                # kernel code at a user address, or the reverse
+            if bp.program is not None and self._fields(hart, pc)["name"] != bp.program:
+                continue                # another program's code at the same virtual address
             if bp.condition is not None and not bp.condition(self._fields(hart, pc)):
                 continue
             now = self.e.now()
@@ -40,7 +44,7 @@ class BreakProbe:
             pid = view.current_pid(hart.hartid)
         name = self.s.facts.name_at(pid, self.s.cursor.at_icount(self.e.now()), wait=True) if pid else ""
         return {"pid": pid or 0, "name": name or "", "hart": hart.hartid, "pc": pc,
-                "icount": self.e.now(), "priv": hart.priv}
+                "icount": self.e.now(), "priv": hart.priv, "_hart": hart}     # _hart: C conditions
 
     def end(self, report) -> None:
         pass

@@ -27,8 +27,8 @@ from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 HISTORY_FILE = Path(os.environ.get("RVTRACE_HISTORY", Path.home() / ".rvtrace_history"))
 # Commands an empty line repeats (gdb repeats the moving ones).
 REPEATABLE = {"step", "reverse-step", "stepi", "reverse-stepi", "next", "reverse-next", "continue",
-              "reverse-continue", "list", "x"}
-SYMBOL_COMMANDS = {"print", "x", "disassemble", "list", "watch", "rwatch"}
+              "reverse-continue", "list", "x", "up", "down"}
+SYMBOL_COMMANDS = {"print", "x", "disassemble", "list", "watch", "rwatch", "ptype", "whatis", "display"}
 BREAK_COMMANDS = {"break", "tbreak", "events"}
 MAX_SYMBOL_COMPLETIONS = 200
 REGISTERS = ("pc",) + ABI_NAMES[1:] + ("sstatus", "sepc", "scause", "stval", "satp", "stvec")
@@ -79,10 +79,11 @@ class DebuggerCompleter(Completer):
             return commands.TOP.names() if len(words) == 1 else commands.INFO.names()
         if cmd.name in BREAK_COMMANDS:
             return self._break_words(words, word)
-        if cmd.name in SYMBOL_COMMANDS or (cmd.name == "info" and words[1:2] in (["registers"], ["r"])):
+        if cmd.name in SYMBOL_COMMANDS or (cmd.name == "info" and words[1:2] in (["registers"], ["r"],
+                                                                                   ["symbol"])):
             if word.startswith("$"):
                 return ["$" + r for r in REGISTERS]
-            return self._symbols_for(word)
+            return self._locals() + self._symbols_for(word)
         return []
 
     def _break_words(self, words: list[str], word: str) -> list[str]:
@@ -115,9 +116,30 @@ class DebuggerCompleter(Completer):
             facts.scan_all()
         return facts.pids()
 
+    def _locals(self) -> list[str]:
+        """Names of the selected frame's locals and arguments (DWARF), when the machine is at hand."""
+        try:
+            from rvtrace.debugger.cenv import Env
+            from rvtrace.kernel.locals import function_scope
+            for f in Env(self.session)._frames_for_locals():
+                scope = function_scope(f.image, f.lookup_pc)
+                if scope is not None:
+                    return [v.name for v in scope.variables]
+        except Exception:      # completion must never fail: no locals then
+            return []
+        return []
+
     def _symbols_for(self, word: str) -> list[str]:
         if len(word) < 1:
             return []
+        if ":" in word:                  # kernel:pri<TAB>, forkexec:ma<TAB>
+            qual, _, rest = word.partition(":")
+            try:
+                from rvtrace.debugger.scope import Scope
+                img = Scope(self.session).program_image(qual)
+            except Exception:  # an unknown program: nothing to offer
+                return []
+            return [f"{qual}:{s}" for s in sorted(img.symbols) if s.startswith(rest)][:MAX_SYMBOL_COMPLETIONS]
         out = []
         for s in self.symbols():
             if s.startswith(word):

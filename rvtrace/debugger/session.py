@@ -26,6 +26,7 @@ from rvtrace.trace.events import Event, Kind
 
 # Import the command modules so that they register themselves.
 from rvtrace.debugger import cmd_breakpoints, cmd_events, cmd_moves, cmd_state, cmd_code, cmd_misc  # noqa: F401,E402
+from rvtrace.debugger import cmd_frames, cmd_data  # noqa: F401,E402
 
 
 # Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
@@ -150,7 +151,8 @@ class DebugSession:
 
     def fields_of(self, ev: Event) -> dict:
         name = self.facts.name_at(ev.pid, ev.number, wait=True) if ev.pid else None
-        return condition_fields(ev, name)
+        enter = self.matching_syscall_half(ev) if ev.kind == Kind.SYSCALL_EXIT else None
+        return condition_fields(ev, name, enter)
 
     def show_event(self, ev: Event, marker: bool = False, prefix: str = "") -> None:
         frags = event_fragments(ev, self.name_at(ev.pid, ev.number), self.symbolize)
@@ -211,7 +213,7 @@ class DebugSession:
 
     def add_watchpoint(self, arg: str, access: str) -> Breakpoint:
         """`watch ADDR [LEN]`: watch the physical bytes ADDR maps to now (virtual: this process's)."""
-        from rvtrace.debugger.addresses import parse_address
+        from rvtrace.debugger.addresses import watch_target
         from rvtrace.debugger.breakpoints import Watch
         words = arg.split()
         if not words:
@@ -225,7 +227,9 @@ class DebugSession:
                 length = 8
         if not 1 <= length <= 4096:
             raise UserError(f"watch length {length} out of range 1..4096")
-        addr = parse_address(self, " ".join(words))
+        addr, size = watch_target(self, " ".join(words))
+        if size is not None and len(arg.split()) == len(words):
+            length = min(size, 4096)                  # `watch status`: the variable's own bytes
         paddr, pid = self.machine.physical_of(addr)
         w = Watch(paddr, length, access, True, pid)
         what = " ".join(words) + (f" ({length} bytes)" if length != 8 else "")
@@ -282,6 +286,8 @@ class DebugSession:
             self.show_event(ev, marker=True)
         else:
             self.show_instruction_position()
+        from rvtrace.debugger.cmd_data import show_displays
+        show_displays(self)                   # `display EXPR`s, after every stop as in gdb
 
     # --- symbols and addresses --------------------------------------------------------------------
 
@@ -300,12 +306,11 @@ class DebugSession:
         return (f"{f[0]}+{f[1]:#x}" if f[1] else f[0]) if f else None
 
     def resolve_symbol(self, name: str) -> int | None:
-        k = self.kernel
-        addr = k.address_of(name) if k else None
-        if addr is None and self.event is not None:
-            img = self.engine.programs.image_of(self.event.pid, self.icount)
-            addr = img[1].address_of(name) if img else None
-        return addr
+        """A name's address in the current address space (scope.py: the current program first in
+        user mode; `kernel:NAME`, `PROGRAM:NAME` say which)."""
+        from rvtrace.debugger.scope import Scope
+        sym = Scope(self).lookup(name)
+        return sym.address if sym else None
 
     def describe_address(self, addr: int) -> str:
         name = self.symbolize(addr)

@@ -30,6 +30,10 @@ from rvtrace.kernel.lines import LineTable
 ReadFn = Callable[[int, int], bytes]
 
 SHF_EXECINSTR = 0x4
+# Functions a hart enters without a call, so the oldest frame of a stack: the kernel's main
+# (start() mrets into it), usertrap (the trampoline jumps to it), forkret (a new process's first
+# swtch returns into it), and a user program's _start (exec starts it). A backtrace ends there.
+ENTRY_FUNCTIONS = frozenset({"main", "usertrap", "forkret", "_start"})
 DW_OP_plus_uconst = 0x23
 
 
@@ -187,33 +191,46 @@ class KernelImage:
 
     # --- backtraces ---------------------------------------------------------------
 
-    def backtrace(self, pc: int, fp: int, read: ReadFn, max_frames: int = 32) -> list[Frame]:
+    def backtrace(self, pc: int, fp: int, read: ReadFn, max_frames: int = 32,
+                  pc_is_return: bool = False) -> list[Frame]:
         """Frames from `pc` outwards, following the frame-pointer chain from `fp` (register s0).
 
         With -fno-omit-frame-pointer a RISC-V function saves the return address
-        at fp-8 and its caller's fp at fp-16. `read(vaddr, size)` reads kernel
-        virtual memory; the walk stops at a null or misaligned fp, a frame that
-        does not move up the stack, a failed read, or `max_frames`.
+        at fp-8 and its caller's fp at fp-16. A return address is named by the
+        instruction before it, the call (as gdb does): a call to a function that
+        never returns may be a function's last instruction, and its return
+        address is then the next function's first. `pc_is_return`: `pc` itself
+        is a return address (a saved ra), not an instruction about to run.
+        `read(vaddr, size)` reads kernel virtual memory; the walk stops at a null
+        or misaligned fp, a frame that does not move up the stack, a failed
+        read, a return address outside every known function, after a frame a
+        hart enters without a call (`ENTRY_FUNCTIONS`), or at `max_frames`.
         """
-        frames = [self._frame(pc, fp)]
+        frames = [self.frame_at(pc, fp, pc_is_return)]
         start = fp
-        while len(frames) < max_frames and fp and fp % 8 == 0:
+        while len(frames) < max_frames and fp and fp % 8 == 0 \
+                and frames[-1].function not in ENTRY_FUNCTIONS:
             raw = _safe_read(read, fp - 16, 16)
             if raw is None:
                 break
             prev_fp, ra = struct.unpack("<QQ", raw)
             if ra == 0:
                 break
-            frames.append(self._frame(ra, prev_fp))
+            frame = self.frame_at(ra, prev_fp, True)
+            if frame.function is None and self.has_symbols:
+                break                   # not a return into code we know: a stale or foreign value
+            frames.append(frame)
             # Frames lie at rising addresses on one kernel stack.
             if not fp < prev_fp <= start + 0x10000:
                 break
             fp = prev_fp
         return frames
 
-    def _frame(self, pc: int, fp: int) -> Frame:
-        f = self.function_at(pc)
-        return Frame(pc, f[0], f[1], fp) if f else Frame(pc, None, 0, fp)
+    def frame_at(self, pc: int, fp: int, is_return: bool = False) -> Frame:
+        """The Frame at `pc`; a return address is looked up at pc - 1 (its call)."""
+        f = self.function_at(pc - 1 if is_return else pc)
+        return Frame(pc, f[0], pc - (pc - 1 - f[1] if is_return else pc - f[1]), fp) if f \
+            else Frame(pc, None, 0, fp)
 
 
 def _drop_inner_labels(funcs: list) -> list:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from rvtrace.kernel.image import Frame, KernelImage
+from rvtrace.cpu.arch import make_satp
 from rvtrace.kernel.memory import virtual_reader
-
-SATP_SV39 = 8 << 60
 
 ReadFn = Callable[[int, int], bytes]
 
@@ -129,7 +128,7 @@ class ProcessView:
         table = self._u(root, 8) if root is not None else None
         if not table:
             return self.read
-        return virtual_reader(self.read, SATP_SV39 | table >> 12)
+        return virtual_reader(self.read, make_satp(table))
 
     def saved_backtrace(self, info: ProcInfo, read_kernel: ReadFn | None = None) -> list[Frame]:
         """Where a process that is not running sits in the kernel: the frames from the
@@ -143,7 +142,7 @@ class ProcessView:
         ra, fp = self._u(base + context.offset("ra"), 8), self._u(base + context.offset("s0"), 8)
         if not ra:
             return []
-        return self.image.backtrace(ra, fp or 0, read_kernel or self.kernel_reader())
+        return self.image.backtrace(ra, fp or 0, read_kernel or self.kernel_reader(), pc_is_return=True)
 
     # --- memory --------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rvtrace.cpu.arch import (CAUSE_BREAKPOINT, CAUSE_ECALL_M, CAUSE_ECALL_S, CAUSE_ECALL_U, MCAUSE,
+                              MEPC, MIE, MIP, MTVAL, cause_name)
 from rvtrace.errors import UserError
 from rvtrace.files import check_input
 from rvtrace.machine import clint, plic, state, testdev, uart, virtio_blk
@@ -31,22 +33,9 @@ SOLO_QUANTUM = 200_000         # one hart: nothing to interleave, only deadlines
 INPUT_POLL_INSNS = 200_000     # how often (in instructions) console input is looked for
 FAULT_LOOP_TURNS = 3           # turns in a row retiring nothing while not waiting
 FAULT_LOOP_REPEATS = 1000      # the same exception at the same pc and address, back to back
-NOT_FAULTS = {3, 8, 9, 11}     # breakpoint and ecalls repeat legitimately
+NOT_FAULTS = {CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_ECALL_S, CAUSE_ECALL_M}   # these repeat legitimately
 MAX_IDLE_WAIT_S = 0.05         # longest host sleep per idle skip while input may come
-CSR_MIE, CSR_MIP, CSR_MCAUSE, CSR_MEPC, CSR_MTVAL = 0x304, 0x344, 0x342, 0x341, 0x343
-CAUSE_NAMES = {
-    0: "instruction address misaligned", 1: "instruction access fault", 2: "illegal instruction",
-    3: "breakpoint", 4: "load address misaligned", 5: "load access fault",
-    6: "store/AMO address misaligned", 7: "store/AMO access fault", 8: "ecall from U-mode",
-    9: "ecall from S-mode", 11: "ecall from M-mode", 12: "instruction page fault",
-    13: "load page fault", 15: "store/AMO page fault",
-}
-
-
-def cause_name(cause: int) -> str:
-    if cause >> 63:
-        return f"interrupt {cause & ~(1 << 63)}"
-    return CAUSE_NAMES.get(cause, f"exception {cause}")
+CSR_MIE, CSR_MIP, CSR_MCAUSE, CSR_MEPC, CSR_MTVAL = MIE, MIP, MCAUSE, MEPC, MTVAL
 
 
 @dataclass

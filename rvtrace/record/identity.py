@@ -11,6 +11,7 @@ metadata says so.
 
 from __future__ import annotations
 
+from rvtrace.cpu.arch import SATP_MODE_BARE, SATP_PPN_MASK, satp_mode
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.procs import ProcessView, ProcInfo
 
@@ -30,6 +31,9 @@ class KernelIdentity:
         # uartwrite(buf, n) (kernel buffer), else uartputc(c) per byte (ours, older xv6).
         self.uartwrite = image.address_of("uartwrite")
         self.uartputc = None if self.uartwrite else image.address_of("uartputc")
+        # Our kernel's trace points (kernel_src/tracepoints.c); None on kernels without them.
+        self.trace_cow = image.address_of("trace_cow")
+        self.trace_fork = image.address_of("trace_fork")
         self.usable = self.context_offset is not None and self.swtch is not None
 
     def proc_of_context(self, addr: int) -> ProcInfo | None:
@@ -53,12 +57,12 @@ class AddressSpaceIdentity:
 
         `inherit`: the number a new address space takes over (exec replaces a process's
         page table; it stays the same process)."""
-        if satp >> 60 == 0:
+        if satp_mode(satp) == SATP_MODE_BARE:
             return None
         if self.kernel_satp is None:
             self.kernel_satp = satp
-        root = satp & ((1 << 44) - 1)
-        if root == self.kernel_satp & ((1 << 44) - 1):
+        root = satp & SATP_PPN_MASK
+        if root == self.kernel_satp & SATP_PPN_MASK:
             return None
         n = self.numbers.get(root)
         if n is None:
@@ -66,7 +70,7 @@ class AddressSpaceIdentity:
         return n
 
     def known(self, satp: int) -> bool:
-        return satp & ((1 << 44) - 1) in self.numbers
+        return satp & SATP_PPN_MASK in self.numbers
 
     def forget(self, number: int) -> None:
         """The process numbered so exited or replaced its page table: the kernel may reuse

@@ -10,19 +10,24 @@ until it is filled, so the file stays in time order without rewriting.
 Console bytes are coalesced: consecutive bytes of one process on one hart
 become one console-out event (ended by a newline, another event, or 64
 bytes), which keeps kernel printf output from costing an event per byte.
+
+Payload fields are given by name (`out.emit(Kind.FORK, icount, hart, pid,
+child=3, shared=12, copied=0)`) and checked against the event table
+(rvtrace/trace/events.py KINDS): a missing or misspelt field fails at once
+instead of landing in the wrong column.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
 
-from rvtrace.trace.events import Kind
+from rvtrace.trace.events import Kind, field_index, payload_of
 
 CONSOLE_RUN_MAX = 64
 
 
 class Placeholder:
-    """An event written now and finished later: `out.fill(p, index, value)`."""
+    """An event written now and finished later: `out.fill(p, "field", value)`."""
 
     __slots__ = ("event", "ready")
 
@@ -41,24 +46,25 @@ class EventOutput:
 
     # --- writing -----------------------------------------------------------------
 
-    def emit(self, kind: int, icount: int, hart: int, pid: int, *payload) -> None:
+    def emit(self, kind: int, icount: int, hart: int, pid: int, **fields) -> None:
         if self._console is not None:
             self._flush_console()
-        self._put([kind, icount, hart, pid, *payload])
+        self._put([kind, icount, hart, pid, *payload_of(kind, fields)])
 
-    def placeholder(self, kind: int, icount: int, hart: int, pid: int, *payload) -> Placeholder:
+    def placeholder(self, kind: int, icount: int, hart: int, pid: int, **fields) -> Placeholder:
+        """An event whose fields are complete later: give every field now (its value so far)."""
         if self._console is not None:
             self._flush_console()
-        p = Placeholder([kind, icount, hart, pid, *payload])
+        p = Placeholder([kind, icount, hart, pid, *payload_of(kind, fields)])
         self.open.add(p)
         self.held.append(p)
         return p
 
-    def fill(self, p: Placeholder, index: int, value) -> None:
-        """Set payload field `index` (0 = first payload field) and release what waited on it."""
+    def fill(self, p: Placeholder, name: str, value) -> None:
+        """Set payload field `name` and release what waited on the placeholder."""
         if p.ready:
             return
-        p.event[4 + index] = value
+        p.event[4 + field_index(p.event[0], name)] = value
         p.ready = True
         self.open.discard(p)
         self._drain()

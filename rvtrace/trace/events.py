@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from rvtrace.cpu.arch import INTERRUPT_NAMES, PAGE_FAULT_WORDS
+
 
 class Kind(enum.IntEnum):
     SYSCALL_ENTER = 0
@@ -37,6 +39,7 @@ class Kind(enum.IntEnum):
     SCHEDULE = 13
     POWEROFF = 14
     END = 15
+    COW = 16
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,15 @@ class KindInfo:
     family: str                # a group for filters: "syscall", "disk", "process", ...
     fields: tuple[str, ...]    # payload field names, in stored order
     doc: str
+    required: int              # the first `required` fields must be stored; later ones were added
+                               # since, and a writer may leave them off (readers see None)
 
 
 def _k(kind, name, family, fields, doc) -> KindInfo:
-    return KindInfo(kind, name, family, tuple(fields.split()), doc)
+    """`fields`: names in stored order; those after a `|` are later additions, optional."""
+    first, _, later = fields.partition("|")
+    return KindInfo(kind, name, family, tuple(fields.replace("|", " ").split()), doc,
+                    len(first.split()))
 
 
 # THE table. Adding a kind: one line here, one formatter in analysis/dump.py,
@@ -58,8 +66,9 @@ KINDS: dict[int, KindInfo] = {info.kind: info for info in (
     _k(Kind.SYSCALL_ENTER, "syscall-enter", "syscall", "num args",
        "a process entered a system call; args decoded per rvtrace.kernel.syscalls"),
     _k(Kind.SYSCALL_EXIT, "syscall-exit", "syscall", "num ret out",
-       "the call returned `ret` (exec: the new entry point); `out` holds bytes the kernel "
-       "copied out (read's buffer) or None"),
+       "the call returned `ret` to user mode; for a successful exec there is no return: `ret` "
+       "is a0 as the new image starts (argc); `out` holds bytes the kernel copied out "
+       "(read's buffer) or None"),
     _k(Kind.PAGE_FAULT, "page-fault", "pagefault", "cause va pc mode resolution",
        "cause (FAULT_CAUSES), faulting virtual address, pc, privilege mode (0 U, 1 S), "
        "resolution (RESOLUTIONS) seen from the page table afterwards"),
@@ -73,10 +82,12 @@ KINDS: dict[int, KindInfo] = {info.kind: info for info in (
        "the driver notified the disk: request id (descriptor head), block, write (0/1)"),
     _k(Kind.DISK_COMPLETE, "disk-complete", "disk", "req block write",
        "the device completed request `req`"),
-    _k(Kind.FORK, "fork", "process", "child",
-       "pid forked `child`"),
-    _k(Kind.EXEC, "exec", "process", "path argv",
-       "pid replaced its image with `path` run with `argv` (list of str)"),
+    _k(Kind.FORK, "fork", "process", "child | shared copied",
+       "pid forked `child`; `shared`: pages mapped into both, `copied`: pages copied at fork "
+       "(None when the kernel does not tell: it has no trace_fork)"),
+    _k(Kind.EXEC, "exec", "process", "path argv | entry",
+       "pid replaced its image with `path` run with `argv` (list of str); the new image starts "
+       "at `entry` (None when unknown)"),
     _k(Kind.EXIT, "exit", "process", "status",
        "pid exited with `status`"),
     _k(Kind.REAPED, "reaped", "process", "child status",
@@ -92,6 +103,10 @@ KINDS: dict[int, KindInfo] = {info.kind: info for info in (
        "the guest wrote `code` to the test device: exit status `status`"),
     _k(Kind.END, "end", "end", "how detail",
        "the last event of a run that closed properly: how it ended (ENDINGS), detail text"),
+    _k(Kind.COW, "cow", "pagefault", "va path resolution",
+       "the kernel made copy-on-write page `va` writable for pid: resolution cow-copy or "
+       "cow-reuse (RESOLUTIONS); path (COW_PATHS): a page-fault trap, or a kernel copy into "
+       "user memory (copyout) that never trapped"),
 )}
 
 KIND_BY_NAME: dict[str, KindInfo] = {info.name: info for info in KINDS.values()}
@@ -100,11 +115,12 @@ FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(info.family for info in KINDS.va
 # --- payload enumerations ------------------------------------------------------
 
 # Page-fault cause: the scause exception codes of RISC-V.
-FAULT_CAUSES = {12: "exec", 13: "load", 15: "store"}
+FAULT_CAUSES = PAGE_FAULT_WORDS
 RESOLUTIONS = ("unknown", "cow-copy", "cow-reuse", "lazy-alloc", "killed", "fatal")
 SWITCH_REASONS = ("unknown", "timer", "sleep", "exit", "yield", "wait", "run", "address-space")
 # Interrupt cause codes (scause with the interrupt bit cleared).
-INTERRUPT_CAUSES = {1: "software", 5: "timer", 9: "external", 3: "m-software", 7: "m-timer", 11: "m-external"}
+INTERRUPT_CAUSES = INTERRUPT_NAMES
+COW_PATHS = ("unknown", "trap", "copyout")
 DECISIONS = ("hart-run", "disk-latency", "input", "timer-jitter", "pick-hart")
 ENDINGS = ("poweroff", "max-insns", "interrupted", "guest-fault", "error", "shell-idle")
 MODES = {0: "user", 1: "kernel", 3: "machine"}
@@ -179,11 +195,36 @@ class Event:
         return isinstance(other, Event) and self.to_dict() == other.to_dict()
 
 
+def payload_of(kind: int, fields: dict) -> list:
+    """The stored payload of an event given by field name: exactly the table's fields, in its
+    order. Raises ValueError for a missing or unknown name (a recorder bug, caught at once)."""
+    info = KINDS.get(kind)
+    if info is None:
+        raise ValueError(f"unknown event kind {kind!r}")
+    if len(fields) != len(info.fields) or any(name not in fields for name in info.fields):
+        missing = [n for n in info.fields if n not in fields]
+        extra = [n for n in fields if n not in info.fields]
+        raise ValueError(f"{info.name} has fields {' '.join(info.fields)}"
+                         f"{'; missing ' + ', '.join(missing) if missing else ''}"
+                         f"{'; unknown ' + ', '.join(extra) if extra else ''}")
+    return [fields[name] for name in info.fields]
+
+
+def field_index(kind: int, name: str) -> int:
+    """Position of payload field `name` of `kind` (ValueError when it has no such field)."""
+    info = KINDS.get(kind)
+    if info is None or name not in info.fields:
+        raise ValueError(f"{info.name if info else kind} has no field {name!r}")
+    return info.fields.index(name)
+
+
 def check_event(kind: int, payload: tuple) -> None:
     """Raise ValueError when a writer passes the wrong number of payload fields."""
     info = KINDS.get(kind)
     if info is None:
         raise ValueError(f"unknown event kind {kind!r}")
-    if len(payload) != len(info.fields):
-        raise ValueError(f"{info.name} takes {len(info.fields)} payload fields "
+    if not info.required <= len(payload) <= len(info.fields):
+        count = (f"{len(info.fields)}" if info.required == len(info.fields)
+                 else f"{info.required} to {len(info.fields)}")
+        raise ValueError(f"{info.name} takes {count} payload fields "
                          f"{info.fields}, got {len(payload)}")

@@ -7,8 +7,12 @@ debugger after its `#n @icount` one, so both say the same thing the same way.
 from __future__ import annotations
 
 from rvtrace.kernel.syscalls import ARGV, format_call, format_return, format_value, quote, syscall_name
-from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, RESOLUTIONS,
-                                  SWITCH_REASONS, Event, Kind, name_of)
+from rvtrace.trace.events import (COW_PATHS, DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES,
+                                  RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
+
+SYS_EXEC = 7
+# How each path to a copy-on-write resolution reads.
+COW_PATH_WORDS = {"trap": "page-fault trap", "copyout": "kernel copyout, no trap"}
 
 # PLIC sources on QEMU's virt board.
 IRQ_NAMES = {1: "disk", 10: "uart"}
@@ -67,9 +71,17 @@ def describe(ev: Event, symbolize=None) -> str:
         verb = "disk-request" if k == Kind.DISK_REQUEST else "disk-complete"
         return f"{verb} {'write' if f['write'] else 'read'} block {f['block']} (req {f['req']})"
     if k == Kind.FORK:
-        return f"fork -> child {f['child']}"
+        pages = ""
+        if isinstance(f.get("shared"), int) and isinstance(f.get("copied"), int):
+            pages = f" ({f['shared']} pages shared, {f['copied']} copied)"
+        return f"fork -> child {f['child']}{pages}"
     if k == Kind.EXEC:
-        return f"exec {quote(f['path'] or '')} {format_value(ARGV, f['argv'])}"
+        entry = f" (new image, entry {_hex(f['entry'])})" if isinstance(f.get("entry"), int) else ""
+        return f"exec {quote(f['path'] or '')} {format_value(ARGV, f['argv'])}{entry}"
+    if k == Kind.COW:
+        path = name_of(COW_PATHS, f["path"])
+        return (f"copy-on-write va={_hex(f['va'])} -> {name_of(RESOLUTIONS, f['resolution'])}"
+                f" ({COW_PATH_WORDS.get(path, path)})")
     if k == Kind.EXIT:
         return f"exit status {f['status']}"
     if k == Kind.REAPED:
@@ -115,8 +127,21 @@ def returned_value(exit_ev: Event) -> str:
 
 
 def returned_text(exit_ev: Event) -> str:
-    """` = VALUE`, strace style, for the end of a call line."""
+    """` = VALUE`, strace style, for the end of a call line (a successful exec: no return)."""
+    if exec_succeeded(exit_ev):
+        return f" -- {exec_success_words(exit_ev)}"
     return f" = {returned_value(exit_ev)}"
+
+
+def exec_succeeded(exit_ev: Event) -> bool:
+    """A syscall-exit of an exec that worked: nothing returned to the old image."""
+    f = exit_ev.fields
+    return f.get("num") == SYS_EXEC and isinstance(f.get("ret"), int) and f["ret"] >= 0
+
+
+def exec_success_words(exit_ev: Event) -> str:
+    """What a successful exec's exit means: the recorder stores a0 as the new image starts."""
+    return f"no return: the old image is gone; the new one starts with a0 = argc = {exit_ev.fields['ret']}"
 
 
 def syscall_name_safe(num) -> str:

@@ -15,11 +15,11 @@ from rvtrace.trace.events import Event, Kind
 def test_events_behind_a_placeholder_wait_until_it_is_filled():
     sink = ListSink()
     out = EventOutput(sink)
-    out.emit(Kind.FORK, 1, 0, 1, 2)
-    p = out.placeholder(Kind.PAGE_FAULT, 2, 0, 1, 15, 0x1000, 0x20, 0, 0)
-    out.emit(Kind.EXIT, 3, 0, 1, 0)
+    out.emit(Kind.FORK, 1, 0, 1, child=2, shared=None, copied=None)
+    p = out.placeholder(Kind.PAGE_FAULT, 2, 0, 1, cause=15, va=0x1000, pc=0x20, mode=0, resolution=0)
+    out.emit(Kind.EXIT, 3, 0, 1, status=0)
     assert [e[0] for e in sink.events] == [Kind.FORK]
-    out.fill(p, 4, 1)
+    out.fill(p, "resolution", 1)
     assert [e[0] for e in sink.events] == [Kind.FORK, Kind.PAGE_FAULT, Kind.EXIT]
     assert sink.events[1][-1] == 1
     assert [e[1] for e in sink.events] == [1, 2, 3]
@@ -28,8 +28,8 @@ def test_events_behind_a_placeholder_wait_until_it_is_filled():
 def test_finish_releases_open_placeholders_with_their_defaults():
     sink = ListSink()
     out = EventOutput(sink)
-    out.placeholder(Kind.SWITCH, 5, 0, 3, 3, 0, 2, ["sleep"])
-    out.emit(Kind.EXIT, 6, 0, 4, 0)
+    out.placeholder(Kind.SWITCH, 5, 0, 3, from_pid=3, to_pid=0, reason=2, backtrace=["sleep"])
+    out.emit(Kind.EXIT, 6, 0, 4, status=0)
     out.finish()
     assert [e[0] for e in sink.events] == [Kind.SWITCH, Kind.EXIT]
     assert out.counts[Kind.SWITCH] == 1 and out.counts[Kind.EXIT] == 1
@@ -41,7 +41,7 @@ def test_console_bytes_coalesce_per_process_until_a_newline_or_another_event():
     for b in b"hi\nyo":
         out.console(10, 0, 4, b)
     out.console(11, 0, 5, ord("x"))
-    out.emit(Kind.EXIT, 12, 0, 5, 0)
+    out.emit(Kind.EXIT, 12, 0, 5, status=0)
     got = [(e[3], e[4]) for e in sink.events if e[0] == Kind.CONSOLE_OUT]
     assert got == [(4, b"hi\n"), (4, b"yo"), (5, b"x")]
 
@@ -130,3 +130,16 @@ def test_the_progress_line_waits_a_second_then_redraws_in_place():
     assert "MIPS" in line
     p.clear()
     assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_event_fields_are_given_by_name_and_checked_against_the_table():
+    out = EventOutput(ListSink())
+    with pytest.raises(ValueError, match="missing copied"):
+        out.emit(Kind.FORK, 1, 0, 1, child=2, shared=3)
+    with pytest.raises(ValueError, match="unknown code"):
+        out.emit(Kind.EXIT, 1, 0, 1, status=0, code=3)
+    p = out.placeholder(Kind.SWITCH, 5, 0, 3, from_pid=3, to_pid=0, reason=2, backtrace=[])
+    with pytest.raises(ValueError, match="no field 'irq'"):
+        out.fill(p, "irq", 1)
+    out.fill(p, "to_pid", 4)
+    assert out.sink.events[0][4:6] == [3, 4]

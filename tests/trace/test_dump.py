@@ -36,7 +36,7 @@ def forkexec_trace(path, *, close=True):
     E(Kind.DISK_COMPLETE, 1250010, 0, 3, 0, 46, 0)
     E(Kind.SWITCH, 1251000, 0, 3, 3, 4, 5, ["sleep", "wait", "sys_wait"])
     E(Kind.EXEC, 1252000, 0, 4, "echo", ARGV)
-    E(Kind.SYSCALL_EXIT, 1252001, 0, 4, 7, 0x1000, None)
+    E(Kind.SYSCALL_EXIT, 1252001, 0, 4, 7, 4, None)     # exec's exit: a0 = argc
     E(Kind.EXIT, 1260000, 0, 4, 0)
     E(Kind.REAPED, 1270000, 0, 3, 4, 0)
     E(Kind.POWEROFF, 1280000, 0, 3, 0, 0x5555)
@@ -68,7 +68,9 @@ def test_strace_like_lines(tmp_path):
     assert lines[10] == "1250000 h0 [pid 3 forkexec] interrupt external irq 1 (disk)"
     assert lines[12] == "1251000 h0 [pid 3 forkexec] switch 3 -> 4 (wait)"
     assert lines[13] == '1252000 h0 [pid 4 forkexec] exec "echo" ["echo","THIS","IS","ECHO"]'
-    assert lines[14] == "1252001 h0 [pid 4 echo] <... exec resumed> = 0x1000"
+    # exec does not return on success: the dump says so, and what the new image starts with
+    assert lines[14] == ("1252001 h0 [pid 4 echo] <... exec resumed> -- no return: the old image is gone; "
+                         "the new one starts with a0 = argc = 4")
     assert lines[15] == "1260000 h0 [pid 4 echo] exit status 0"
     assert lines[16] == "1270000 h0 [pid 3 forkexec] reaped pid 4 (status 0)"
     assert lines[-1] == "1280000 h0 [-] end poweroff: status 0"
@@ -134,7 +136,7 @@ def test_truncated_trace_prints_prefix_and_warns(tmp_path):
 def test_kind_names():
     assert parse_kinds(None) is None
     assert parse_kinds("syscall") == {Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT}
-    assert parse_kinds("pagefault, fork") == {Kind.PAGE_FAULT, Kind.FORK}
+    assert parse_kinds("pagefault, fork") == {Kind.PAGE_FAULT, Kind.COW, Kind.FORK}
     with pytest.raises(UserError, match="unknown event kind 'nope'"):
         parse_kinds("nope")
 

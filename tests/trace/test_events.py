@@ -23,8 +23,8 @@ def test_kinds_are_small_distinct_ints():
 def test_decoding_is_lenient_with_other_versions():
     short = Event(0, [Kind.PAGE_FAULT, 5, 0, 1, 15, 0x1000])          # an older writer
     assert short.va == 0x1000 and short.fields["resolution"] is None
-    long = Event(1, [Kind.FORK, 5, 0, 1, 2, "extra"])                # a newer one
-    assert long.child == 2 and long.fields["field1"] == "extra"
+    long = Event(1, [Kind.EXIT, 5, 0, 1, 2, "extra"])                # a newer one
+    assert long.status == 2 and long.fields["field1"] == "extra"
     unknown = Event(2, [99, 5, 0, 1, "x"])
     assert unknown.kind_name == "kind99" and unknown.fields == {"field0": "x"}
 
