@@ -55,7 +55,8 @@ CSR_NUMBERS = {
     "mcountinhibit": MCOUNTINHIBIT, "mscratch": MSCRATCH, "mepc": MEPC, "mcause": MCAUSE,
     "mtval": MTVAL, "mip": MIP, "mcycle": MCYCLE, "minstret": MINSTRET, "cycle": CYCLE,
     "time": TIME, "instret": INSTRET, "mvendorid": MVENDORID, "marchid": MARCHID,
-    "mimpid": MIMPID, "mhartid": MHARTID, "mconfigptr": MCONFIGPTR,
+    "mimpid": MIMPID, "mhartid": MHARTID, "mconfigptr": MCONFIGPTR, "tselect": TSELECT,
+    "tdata1": TDATA1, "tdata2": TDATA2, "tdata3": TDATA3, "tinfo": TINFO, "tcontrol": TCONTROL,
 }
 
 # --- mstatus fields --------------------------------------------------------------
