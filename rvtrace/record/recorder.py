@@ -47,7 +47,7 @@ R_UNKNOWN, R_TIMER, R_SLEEP, R_EXIT, R_YIELD, R_WAIT, R_RUN, R_SPACE = (
     code_of(SWITCH_REASONS, n) for n in SWITCH_REASONS)
 KILLED, FATAL = code_of(RESOLUTIONS, "killed"), code_of(RESOLUTIONS, "fatal")
 D_HART_RUN, D_DISK, D_INPUT = (code_of(DECISIONS, n) for n in ("hart-run", "disk-latency", "input"))
-D_PICK = code_of(DECISIONS, "pick-hart")
+D_PICK, D_JITTER = code_of(DECISIONS, "pick-hart"), code_of(DECISIONS, "timer-jitter")
 
 
 class Interrupted(Exception):
@@ -435,6 +435,8 @@ class Recorder:
         elif kind == "disk":
             h, _ = self._hart_now()
             out.emit(Kind.SCHEDULE, now, h, self.current[h], D_DISK, value)
+        elif kind == "jitter":
+            out.emit(Kind.SCHEDULE, now, 0, 0, D_JITTER, value)
         elif kind == "input":
             at, data = value
             out.emit(Kind.CONSOLE_IN, now, 0, 0, bytes(data))
