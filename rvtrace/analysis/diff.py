@@ -135,25 +135,30 @@ def _timing_difference(a: RunLog, b: RunLog) -> str:
 def _explain_side(side: Side) -> None:
     log, ev = side.log, side.event
     if ev is None:
-        side.decision = "the run ended (no more actions)"
+        side.decision = "run {run} ended (no more actions)"
         return
     start = side.common.number if side.common is not None else -1
     window = log.events[start + 1:ev.number + 1]
     pid, hart = ev.pid, ev.hart
     switch = _last(window, lambda e: e.kind == Kind.SWITCH and e.hart == hart and e.fields["to_pid"] == pid)
-    if switch is not None:
+    shares = _hart_shares(log, start, ev)
+    moved = switch is not None and switch.fields["from_pid"] != pid
+    if shares:
+        side.decision = f"run {{run}} gave {_shares_text(log, shares, ev)}"
+        if moved:
+            side.decision += f", and at icount {switch.icount:,} switched hart {hart} to pid {pid} " \
+                             f"({_leaving(log, switch)})"
+    elif moved:
         side.decision = (f"at icount {switch.icount:,} run {{run}} switched hart {hart} to pid {pid} "
                          f"({_leaving(log, switch)})")
     else:
-        turn = _last(window, lambda e: e.kind == Kind.SCHEDULE and e.hart == hart
-                     and name_of(DECISIONS, e.fields["decision"]) in ("hart-run", "pick-hart"))
-        if turn is not None:
-            side.decision = (f"at icount {turn.icount:,} run {{run}} gave hart {hart} "
-                             f"{'another' if _ran_before(window, hart, turn) else 'a'} turn "
-                             f"({log.who(pid, ev.number)} running there)")
-        else:
-            side.decision = (f"run {{run}} kept running {log.who(pid, ev.number)} on hart {hart} "
-                             f"(no switch or scheduler decision in between)")
+        side.decision = (f"run {{run}} kept running {log.who(pid, ev.number)} on hart {hart} "
+                         f"(no switch or scheduler decision in between)")
+    jumps = [e for e in window if e.kind == Kind.SCHEDULE and e.fields["value"]
+             and name_of(DECISIONS, e.fields["decision"]) == "timer-jitter"]
+    if jumps:
+        side.decision += (f"; virtual time jumped {sum(e.fields['value'] for e in jumps):,} ticks "
+                          f"({', '.join('#' + str(e.number) for e in jumps[:4])})")
     for e in window:
         if e.kind == Kind.SWITCH:
             side.lead.append(log.line(e))
@@ -162,6 +167,41 @@ def _explain_side(side: Side) -> None:
             side.lead.append(log.line(e))
         elif e.kind == Kind.DISK_COMPLETE or (e.kind == Kind.INTERRUPT and e.fields["cause"] == TIMER):
             side.lead.append(log.line(e))
+
+
+def _hart_shares(log: RunLog, start: int, ev: Event) -> dict[int, tuple[int, int]]:
+    """hart -> (instructions, turns) the scheduler gave it between event `start` and `ev`.
+
+    icount grows only with the running hart's instructions, so a turn's length is the distance
+    from its hart-run decision to the next one."""
+    begin = log.events[start].icount if start >= 0 else 0
+    runs = [e for e in log.events[:ev.number + 1] if e.kind == Kind.SCHEDULE
+            and name_of(DECISIONS, e.fields["decision"]) == "hart-run"]
+    shares: dict[int, list[int]] = {}
+    for this, nxt in zip(runs, runs[1:] + [ev]):
+        a, b = max(this.icount, begin), min(nxt.icount, ev.icount)
+        if b > a or (this.icount >= begin and this.number > start):
+            got = shares.setdefault(this.hart, [0, 0])
+            got[0] += max(b - a, 0)
+            got[1] += 1 if this.number > start else 0
+    return {h: (n, t) for h, (n, t) in shares.items()}
+
+
+def _shares_text(log: RunLog, shares, ev: Event) -> str:
+    parts = []
+    for h, (n, turns) in sorted(shares.items(), key=lambda kv: -kv[1][0]):
+        pid = _running_on(log, h, ev)
+        who = f" (running pid {pid} {log.name_at(pid, ev.number) or ''})".replace(" )", ")") if pid else " (idle)" if pid == 0 else ""
+        how = f"in {turns} turn{'s' if turns != 1 else ''}" if turns else "going on with its turn"
+        parts.append(f"hart {h}{who} {n:,} instructions {how}")
+    return ", ".join(parts) + " up to this action"
+
+
+def _running_on(log: RunLog, hart: int, ev: Event) -> int | None:
+    for s in log.stretch_list:
+        if s.hart == hart and s.start <= ev.icount <= s.end:
+            return s.pid
+    return None
 
 
 def _leaving(log: RunLog, switch: Event) -> str:

@@ -145,6 +145,13 @@ class RunLog:
             out.append(Stretch(h, cur[0], cur[1], end_icount, cur[2], cur[3]))
         return sorted((s for s in out if s.end > s.start or s.pid), key=lambda s: (s.hart, s.start))
 
+    @property
+    def stretch_list(self) -> list[Stretch]:
+        """stretches(), computed once."""
+        if not hasattr(self, "_stretches"):
+            self._stretches = self.stretches()
+        return self._stretches
+
     # --- words ----------------------------------------------------------------------------
 
     def line(self, ev: Event) -> str:
