@@ -137,8 +137,10 @@ def _run_ray(config, seeds, address: str, max_insns, metadata, tick):
         raise UserError("--ray needs the `ray` package: pip install 'rvtrace[cluster]'") from None
     kernel = Path(config.kernel).read_bytes()
     disk = Path(config.disk).read_bytes() if config.disk else None
+    import rvtrace                         # the nodes run exactly this code: the same runs
     ray.init(address=None if address == "local" else address, ignore_reinit_error=True,
-             log_to_driver=False, include_dashboard=False)
+             log_to_driver=False, runtime_env={"py_modules": [str(Path(rvtrace.__file__).parent)]},
+             **({"include_dashboard": False} if address == "local" else {}))
     try:
         guest = ray.put((kernel, disk))
         task = ray.remote(_ray_batch)
@@ -223,6 +225,8 @@ def explore(config: MachineConfig, seeds: range, out_dir, jobs: int = 1, ray: st
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"-o {out_dir}: cannot create the directory ({exc.strerror})") from None
+    for old in out.glob("outcome-*-seed-*.mp"):     # a previous exploration's: not this one's
+        old.unlink()
     runs = out / ".runs"
     runs.mkdir(exist_ok=True)
     bar = ProgressBar(len(seeds), progress_stream)
