@@ -204,10 +204,12 @@ def print_explanation(ex: Explanation, log: RunLog, stream) -> None:
       f"{', console offset ' + str(ex.start) if ex.where == 'console' else ''}):\n")
     if len(ex.segments) > 1:
         w(f"  the writer changes {len(ex.segments) - 1} time(s):\n")
-    for s in ex.segments:
+    for i, s in enumerate(ex.segments):
         evs = _ranges(s.events)
         w(f"  {json.dumps(s.text.decode('utf-8', 'replace'))} written by {log.who(s.pid, s.events[0])} "
-          f"on hart {s.hart}, events {evs} (@{s.first_icount:,}..@{s.last_icount:,})\n")
+          f"on hart {s.hart}, console-out {evs} (@{s.first_icount:,}..@{s.last_icount:,})\n")
+        if i > 0:
+            w(f"      {_change_of_writer(log, ex.segments[i - 1], s)}\n")
     if ex.interleaved_with:
         others = ", ".join(log.who(p) for p in ex.interleaved_with)
         w(f"  on the console, bytes of {others} came in between\n")
@@ -235,7 +237,20 @@ def print_explanation(ex: Explanation, log: RunLog, stream) -> None:
 def _ranges(numbers: list[int]) -> str:
     if len(numbers) <= 3:
         return ", ".join(f"#{n}" for n in numbers)
-    return f"#{numbers[0]}..#{numbers[-1]} ({len(numbers)} writes)"
+    return f"#{numbers[0]}..#{numbers[-1]} ({len(numbers)} events)"
+
+
+def _change_of_writer(log: RunLog, before: Segment, now: Segment) -> str:
+    """Why the writer changed: where the previous writer was, and what its hart got meanwhile."""
+    first = now.events[0]
+    text = f"the writer changes: meanwhile {log.who(before.pid, first)} was " \
+           f"{state_at(log, before.pid, first)}"
+    shares = log.hart_instructions(before.last_icount, now.first_icount)
+    if shares is not None:
+        total = now.first_icount - before.last_icount
+        text += (f"; of the {total:,} instructions in between, hart {before.hart} ran "
+                 f"{shares.get(before.hart, 0):,} and hart {now.hart} {shares.get(now.hart, 0):,}")
+    return text
 
 
 def explain_command(path, text: str, as_json: bool = False, stream=None) -> int:

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rvtrace.kernel.syscalls import syscall_name
-from rvtrace.trace.events import Event, Kind
+from rvtrace.trace.events import DECISIONS, Event, Kind, code_of
 from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.text import call_text, describe_safely, returned_value
+
+HART_RUN = code_of(DECISIONS, "hart-run")
 
 # What a process does, as opposed to what the machine or the scheduler does to it.
 ACTION_KINDS = frozenset({Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT, Kind.PAGE_FAULT, Kind.FORK, Kind.EXEC,
@@ -151,6 +153,21 @@ class RunLog:
         if not hasattr(self, "_stretches"):
             self._stretches = self.stretches()
         return self._stretches
+
+    def hart_instructions(self, start: int, end: int) -> dict[int, int] | None:
+        """hart -> instructions it retired between icounts `start` and `end`, from the scheduler's
+        hart-run decisions (icount grows only with the running hart, so a turn lasts until the next
+        decision); None when the run has no such decisions (one unperturbed hart)."""
+        runs = [e for e in self.events if e.kind == Kind.SCHEDULE and e.fields["decision"] == HART_RUN]
+        if not runs:
+            return None
+        out: dict[int, int] = {}
+        for this, nxt in zip(runs, runs[1:] + [None]):
+            stop = nxt.icount if nxt is not None else self.events[-1].icount
+            a, b = max(this.icount, start), min(stop, end)
+            if b > a:
+                out[this.hart] = out.get(this.hart, 0) + b - a
+        return out
 
     # --- words ----------------------------------------------------------------------------
 

@@ -93,8 +93,7 @@ def cmd_timeline(session, arg):
     here = session.icount
     start = _point(log, words[0]) if words else max(here - 50_000, 0)
     end = _point(log, words[1]) if len(words) > 1 else (start + 100_000 if words else here + 50_000)
-    width = getattr(session.printer, "width", None) or 100
-    session.printer.text(timelines.render(log, start, end, width))
+    session.printer.text(timelines.render(log, start, end))     # the terminal's width
 
 
 def _point(log: RunLog, word: str) -> int:
