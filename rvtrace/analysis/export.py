@@ -18,13 +18,14 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from rvtrace.analysis.runlog import RunLog
+from rvtrace.analysis.runlog import HART_RUN, RunLog
 from rvtrace.errors import UserError
 from rvtrace.kernel.syscalls import syscall_name
 from rvtrace.trace.events import FAULT_CAUSES, INTERRUPT_CAUSES, Kind, name_of
 from rvtrace.trace.text import IRQ_NAMES
 
 NS_PER_INSN = 100
+WRITE = 16
 HART_UUID, PROC_UUID, RUNS_UUID, CALLS_UUID = 1_000, 100_000, 200_000, 300_000
 FLOW_BASE = 1 << 20
 SEQ = 7
@@ -169,8 +170,10 @@ def svg_text(log: RunLog, start=None, end=None) -> str:
            f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
            f'<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{escape(_title(log))}</text>',
            f'<text x="{LEFT}" y="40" fill="#555">instructions {win.start:,} to {win.end:,}; '
-           f'bars: the process a hart ran; | system call, \u25bc page fault, \u2022 interrupt</text>']
+           f'bars: the process on a hart (dark strip: the hart was running); ticks above: system calls (tall, blue: write), '
+           f'\u25bc page fault; \u2022 below: interrupt</text>']
     lane_y = {h: TOP + h * (LANE + GAP) for h in range(log.harts)}
+    turns = _turns(log)
     for h, y in lane_y.items():
         out.append(f'<g class="lane" id="hart-{h}">')
         out.append(f'<text x="10" y="{y + LANE / 2 + 4}" font-weight="bold">hart {h}</text>')
@@ -186,14 +189,20 @@ def svg_text(log: RunLog, start=None, end=None) -> str:
             if x1 - x0 > 8 * len(label) + 30:
                 out.append(f'<text x="{x0 + 4:.1f}" y="{y + LANE / 2 + 4}" fill="white">'
                            f'{s.pid} {escape(label)}</text>')
+        for a, b in turns.get(h, ()):          # when the hart actually ran (its scheduler turns)
+            if b > win.start and a < win.end:
+                out.append(f'<rect x="{x(a):.1f}" y="{y + LANE - 4}" width="{max(x(b) - x(a), 0.6):.1f}" '
+                           f'height="4" fill="#222" opacity="0.55"/>')
         out.append("</g>")
     for ev in log.events:
         if ev.hart not in lane_y or not win.start <= ev.icount <= win.end:
             continue
         y, px = lane_y[ev.hart], x(ev.icount)
         if ev.kind == Kind.SYSCALL_ENTER:
-            out.append(f'<line x1="{px:.1f}" y1="{y - 7}" x2="{px:.1f}" y2="{y}" stroke="#333">'
-                       f'<title>{escape(syscall_name(ev.fields["num"]))} #{ev.number}</title></line>')
+            write = ev.fields["num"] == WRITE
+            out.append(f'<line x1="{px:.1f}" y1="{y - (11 if write else 6)}" x2="{px:.1f}" y2="{y}" '
+                       f'stroke="{"#1f4e9c" if write else "#555"}" stroke-width="{1.6 if write else 1}">'
+                       f'<title>{escape(RunLog.what(ev))} #{ev.number}</title></line>')
         elif ev.kind == Kind.PAGE_FAULT:
             out.append(f'<path d="M{px - 4:.1f},{y - 9} L{px + 4:.1f},{y - 9} L{px:.1f},{y - 1} Z" '
                        f'fill="#d62728"><title>page fault #{ev.number}</title></path>')
@@ -215,6 +224,17 @@ def svg_text(log: RunLog, start=None, end=None) -> str:
         lx += 24 + 7 * len(label)
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _turns(log: RunLog) -> dict[int, list[tuple[int, int]]]:
+    """hart -> [(start, end)] of its turns, from the hart-run decisions (none on one plain hart)."""
+    runs = [e for e in log.events if e.kind == Kind.SCHEDULE and e.fields["decision"] == HART_RUN]
+    out: dict[int, list[tuple[int, int]]] = {}
+    for this, nxt in zip(runs, runs[1:] + [None]):
+        end = nxt.icount if nxt is not None else log.events[-1].icount
+        if end > this.icount:
+            out.setdefault(this.hart, []).append((this.icount, end))
+    return out
 
 
 def _title(log: RunLog) -> str:

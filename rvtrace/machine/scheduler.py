@@ -52,7 +52,7 @@ class Spread:
 SPREADS = {
     "vary": Spread(quantum=(200, 20_000), disk=(300, 60_000), jitter_p=0.04, jitter=(2_000, 100_000),
                    starve_p=0.02, starve=(10_000, 150_000), strict=0.7, period=(20_000, 300_000)),
-    "chaos": Spread(quantum=(100, 10_000), disk=(200, 150_000), jitter_p=0.3, jitter=(2_000, 200_000),
+    "chaos": Spread(quantum=(100, 10_000), disk=(200, 100_000), jitter_p=0.3, jitter=(10_000, 200_000),
                     starve_p=0.06, starve=(20_000, 400_000), strict=1.0, period=(20_000, 400_000)),
 }
 
