@@ -226,10 +226,7 @@ def _last(events, test):
 
 
 def _summary(r: DiffResult) -> str:
-    a, b = r.a, r.b
-    da = a.decision.format(run="A")
-    db = b.decision.format(run="B")
-    return f"{da}; {db[0].lower() + db[1:] if db.startswith('At') else db}"
+    return f"{r.a.decision.format(run='A')}; {r.b.decision.format(run='B')}"
 
 
 # --- printing -----------------------------------------------------------------------------

@@ -69,13 +69,13 @@ def cmd_explain(session, arg):
          "orders part and the consequences, then moves to this run's first different event.")
 def cmd_diff(session, arg):
     other = _one_argument(arg, "diff OTHER.mp")
-    log = run_log(session)
-    result = diffing.diff_runs(log, RunLog(other))
+    log, other_log = run_log(session), RunLog(other)
+    result = diffing.diff_runs(log, other_log)
     if result.identical:
         session.printer.line("The two runs are identical.")
         return
     out = io.StringIO()
-    diffing.print_diff(result, log, result.b.log if result.b else RunLog(other), out)
+    diffing.print_diff(result, log, other_log, out)
     session.printer.text(out.getvalue())
     if not result.same_order and result.a.event is not None:
         move_to_event(session, result.a.event.number, "Where the runs part:")

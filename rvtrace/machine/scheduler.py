@@ -25,7 +25,9 @@ How much the seed varies is the machine configuration's `perturb` level
          instructions, which most picks (70%) follow.
   chaos  rr's chaos mode in full: every pick follows the priorities,
          starvation comes three times as often and lasts up to 400,000
-         instructions, and the spreads are wider still.
+         instructions, and turns are shorter with a time jump after almost
+         a third of them, so timer interrupts land often and at odd points
+         (the only source of variety on one hart).
 """
 
 from __future__ import annotations
