@@ -194,7 +194,7 @@ class ProgressBar:
         width = 30
         full = width * self.done // self.total
         self.stream.write(f"\r\x1b[K[{'#' * full}{'.' * (width - full)}] {self.done}/{self.total} "
-                          f"seeds, {self.outcomes} outcomes so far")
+                          f"seeds, {self.outcomes} distinct output{'s' if self.outcomes != 1 else ''} so far")
         self.stream.flush()
 
     def close(self) -> None:
@@ -283,8 +283,8 @@ def print_table(outcomes: list[Outcome], n_seeds: int, seconds: float, out: Path
             w(f"{'':>28}(runs that did not power off: {odd})\n")
     w(f"\norders: distinct cross-process orders of system calls among those runs\n")
     w(f"traces: {out}/outcome-N-seed-S.mp, summary: {out}/outcomes.json\n")
-    if outcomes:
-        w(f"compare two: rvtrace diff {out}/{outcomes[0].trace} {out}/{outcomes[-1].trace}\n")
+    if len(outcomes) > 1:
+        w(f"compare two: rvtrace diff {out}/{outcomes[0].trace} {out}/{outcomes[1].trace}\n")
 
 
 def _show(line: str) -> str:

@@ -124,6 +124,8 @@ def _describe_tracks(builder, log: RunLog, pids) -> None:
     for h in range(log.harts):
         p = builder.add_packet()
         p.trusted_packet_sequence_id = SEQ
+        if h == 0:              # the sequence starts here; it uses no interned state
+            p.sequence_flags = p.SEQ_INCREMENTAL_STATE_CLEARED
         p.track_descriptor.uuid = HART_UUID + h
         p.track_descriptor.name = f"hart {h}"
     for pid in pids:
