@@ -167,15 +167,16 @@ def svg_text(log: RunLog, start=None, end=None) -> str:
     plot = WIDTH - LEFT - RIGHT
     x = lambda icount: LEFT + (min(max(icount, win.start), win.end) - win.start) * plot / win.span
     height = TOP + log.harts * (LANE + GAP) + 70
+    turns = _turns(log)
+    strip = " (dark strip: the hart was running)" if turns else ""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
            f'viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
            f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
            f'<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{escape(_title(log))}</text>',
            f'<text x="{LEFT}" y="40" fill="#555">instructions {win.start:,} to {win.end:,}; '
-           f'bars: the process on a hart (dark strip: the hart was running); ticks above: system calls (tall, blue: write), '
+           f'bars: the process on a hart{strip}; ticks above: system calls (tall, blue: write), '
            f'\u25bc page fault; \u2022 below: interrupt</text>']
     lane_y = {h: TOP + h * (LANE + GAP) for h in range(log.harts)}
-    turns = _turns(log)
     for h, y in lane_y.items():
         out.append(f'<g class="lane" id="hart-{h}">')
         out.append(f'<text x="10" y="{y + LANE / 2 + 4}" font-weight="bold">hart {h}</text>')
