@@ -78,6 +78,17 @@ def add_machine_options(p) -> None:
                    metavar="MiB", help=f"RAM size in MiB, {MIN_MEM_MIB} to {MAX_MEM_MIB} (default 128)")
     p.add_argument("--max-insns", type=integer(1, None, "an instruction budget"), default=None, metavar="N",
                    help="stop with an error after N instructions, N >= 1 (default: no limit)")
+    add_perturb_options(p)
+
+
+def add_perturb_options(p, default: str = "off") -> None:
+    """How much the seed varies the schedule (docs/architecture.md, "Schedule perturbation")."""
+    p.add_argument("--perturb", choices=("off", "vary", "chaos"), default=default,
+                   help=f"how much the seed varies turn lengths, timer arrival, disk latency and hart "
+                   f"choice (default {default})")
+    p.add_argument("--chaos", dest="perturb", action="store_const", const="chaos",
+                   help="the same as --perturb chaos: vary everything, and now and then starve one hart "
+                   "for a long stretch (rr's chaos mode)")
 
 
 def cmd_run(args) -> int:
@@ -105,7 +116,7 @@ def machine_config_from_args(args):
         if args.disk:
             disk = args.disk
     return MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs, harts=args.harts,
-                         seed=args.seed, mem_mib=args.mem)
+                         seed=args.seed, mem_mib=args.mem, perturb=getattr(args, "perturb", "off"))
 
 
 # --- build -----------------------------------------------------------------
@@ -227,6 +238,123 @@ def cmd_replay(args) -> int:
     return replay_command(args.file, args.commands, args.batch, source_dirs=args.source_dirs)
 
 
+# --- explore, diff, explain, timeline, export ------------------------------------
+
+def add_explore(sub) -> None:
+    p = sub.add_parser(
+        "explore", help="record a program under many seeds and list the distinct outcomes",
+        description="Record PROGRAM once per seed with the schedule perturbed (turn lengths, timer "
+        "arrival, disk latency, hart choice, starvation), group the runs by console output and by "
+        "the cross-process order of system calls, print a table and keep one trace per distinct "
+        "output in DIR with DIR/outcomes.json.")
+    p.add_argument("program", help="a program of the bundled guest (see `rvtrace build --list`)")
+    add_program_args(p)
+    p.add_argument("--seeds", default="0..99", metavar="A..B", help="seeds to try, both ends included "
+                   "(default 0..99)")
+    from rvtrace.machine.config import MAX_HARTS, MAX_MEM_MIB, MIN_MEM_MIB
+    p.add_argument("--harts", type=integer(1, MAX_HARTS, "the number of harts"), default=1, metavar="N",
+                   help=f"number of harts, 1 to {MAX_HARTS} (default 1)")
+    p.add_argument("--mem", type=integer(MIN_MEM_MIB, MAX_MEM_MIB, "the RAM size in MiB"), default=128,
+                   metavar="MiB", help=f"RAM size in MiB, {MIN_MEM_MIB} to {MAX_MEM_MIB} (default 128)")
+    p.add_argument("--max-insns", type=integer(1, None, "an instruction budget"), default=None, metavar="N",
+                   help="stop each run after N instructions")
+    add_perturb_options(p, default="vary")
+    p.add_argument("--no-cow", action="store_true", help="bundled kernel: copy all memory at fork (cow=0)")
+    p.add_argument("--jobs", "-j", type=integer(1, 256, "the number of parallel recordings"), default=None,
+                   metavar="J",
+                   help="recordings in parallel (default: the number of cores)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="run the recordings on a Ray cluster (`auto`: the one this machine belongs to, "
+                   "`local`: start one here); needs pip install 'rvtrace[cluster]'")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="where to keep the traces and outcomes.json")
+
+
+def cmd_explore(args) -> int:
+    import os
+    from rvtrace.analysis.explore import explore, parse_seeds
+    seeds = parse_seeds(args.seeds)
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs}: give at least 1")
+    config = machine_config_from_args(argparse.Namespace(**vars(args), kernel=None, disk=None, append=None,
+                                                         seed=0))
+    explore(config, seeds, args.output, jobs=jobs, ray=args.ray, max_insns=args.max_insns,
+            metadata={"program": args.program, "args": list(args.args)})
+    return 0
+
+
+def add_diff(sub) -> None:
+    p = sub.add_parser(
+        "diff", help="where two runs of a program part ways, and why",
+        description="Align two traces per process (each process's k-th system call or event with its "
+        "k-th), find the first point where their global orders part, name the scheduler decision or "
+        "timing there, and show the consequences (console bytes, processes whose events differ). "
+        "Exit status as diff(1): 0 identical, 1 different, 2 trouble.")
+    p.add_argument("a", metavar="A.mp")
+    p.add_argument("b", metavar="B.mp")
+    p.add_argument("--json", action="store_true", help="the result as one JSON object")
+
+
+def cmd_diff(args) -> int:
+    from rvtrace.analysis.diff import diff_command
+    try:
+        return diff_command(args.a, args.b, as_json=args.json)
+    except UserError as exc:
+        raise UserError(str(exc), exit_code=2) from None
+
+
+def add_explain(sub) -> None:
+    p = sub.add_parser(
+        "explain", help="who wrote this output, when, and what set the order",
+        description="For TEXT in the run's console output: which process wrote each byte and in which "
+        "event, what every other process was doing meanwhile, and the chain of events that set the order.")
+    p.add_argument("file", help="a trace")
+    p.add_argument("text", help="console text, e.g. \"parent waiting\"")
+    p.add_argument("--json", action="store_true", help="the result as one JSON object")
+
+
+def cmd_explain(args) -> int:
+    from rvtrace.analysis.explain import explain_command
+    return explain_command(args.file, args.text, as_json=args.json)
+
+
+def add_timeline(sub) -> None:
+    p = sub.add_parser(
+        "timeline", help="one lane per hart: which process ran when",
+        description="Draw one lane per hart showing which process ran when, with marks for system "
+        "calls, faults and interrupts, to the terminal's width.")
+    p.add_argument("file", help="a trace")
+    p.add_argument("--from", dest="start", type=int, default=None, metavar="ICOUNT")
+    p.add_argument("--to", dest="end", type=int, default=None, metavar="ICOUNT")
+    p.add_argument("--width", type=integer(20, 10000, "a width in columns"), default=None, metavar="COLUMNS",
+                   help="default: the terminal's")
+
+
+def cmd_timeline(args) -> int:
+    from rvtrace.analysis.timeline import timeline_command
+    if args.width is not None and args.width < 20:
+        raise UserError(f"--width {args.width}: give at least 20 columns")
+    return timeline_command(args.file, args.start, args.end, args.width)
+
+
+def add_export(sub) -> None:
+    p = sub.add_parser(
+        "export", help="the timeline as a Perfetto trace or an SVG picture",
+        description="--format perfetto writes a native Perfetto trace (open it in ui.perfetto.dev): a "
+        "track per hart and per process, slices for runs and system calls, instants for faults and "
+        "interrupts, flows from fork to child. --format svg writes a picture for slides.")
+    p.add_argument("file", help="a trace")
+    p.add_argument("--format", required=True, choices=("perfetto", "svg"))
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--from", dest="start", type=int, default=None, metavar="ICOUNT", help="svg: first instruction")
+    p.add_argument("--to", dest="end", type=int, default=None, metavar="ICOUNT", help="svg: last instruction")
+
+
+def cmd_export(args) -> int:
+    from rvtrace.analysis.export import export_command
+    return export_command(args.file, args.format, args.output, args.start, args.end)
+
+
 # --- entry point -------------------------------------------------------------
 
 COMMANDS = {
@@ -235,6 +363,11 @@ COMMANDS = {
     "dump": (add_dump, cmd_dump),
     "record": (add_record, cmd_record),
     "replay": (add_replay, cmd_replay),
+    "explore": (add_explore, cmd_explore),
+    "diff": (add_diff, cmd_diff),
+    "explain": (add_explain, cmd_explain),
+    "timeline": (add_timeline, cmd_timeline),
+    "export": (add_export, cmd_export),
 }
 
 

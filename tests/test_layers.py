@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 LAYERS = ["errors", "files", "fs", "guest", "cpu", "machine", "kernel", "trace", "record", "replay",
-          "debugger", "analysis", "cli"]
+          "analysis", "debugger", "cli"]
 ROOT = Path(__file__).resolve().parents[1] / "rvtrace"
 IMPORT = re.compile(r"^\s*(?:from|import)\s+rvtrace\.(\w+)", re.M)
 

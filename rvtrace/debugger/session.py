@@ -26,7 +26,7 @@ from rvtrace.trace.events import Event, Kind
 
 # Import the command modules so that they register themselves.
 from rvtrace.debugger import cmd_breakpoints, cmd_events, cmd_moves, cmd_state, cmd_code, cmd_misc  # noqa: F401,E402
-from rvtrace.debugger import cmd_frames, cmd_data  # noqa: F401,E402
+from rvtrace.debugger import cmd_frames, cmd_data, cmd_analysis  # noqa: F401,E402
 
 
 # Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).

@@ -22,6 +22,7 @@ class MachineConfig:
     harts: int = 1              # 1..MAX_HARTS
     seed: int = 0               # the scheduler's seed: every nondeterministic decision
     mem_mib: int = 128          # RAM size
+    perturb: str = "off"        # how much the seed varies: "off", "vary", "chaos" (scheduler.py)
 
     def to_dict(self) -> dict:
         return asdict(self)

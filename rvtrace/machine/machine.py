@@ -73,7 +73,8 @@ class Machine:
         if cpu is None:
             import rvtrace.cpu as cpu            # the cpu layer sits above us
         self.config = config
-        self.scheduler = scheduler if scheduler is not None else Scheduler(config.seed)
+        self.scheduler = scheduler if scheduler is not None else Scheduler(config.seed, perturb=config.perturb)
+        self.perturbed = config.perturb != "off"   # the scheduler also plans one hart's turns and time jumps
         self.on_console_output = None      # callback(byte) for every byte the UART sends
         self.icount = 0                    # instructions retired by all harts
         self._time0 = 0                    # mtime at the start of the current turn
@@ -201,7 +202,7 @@ class Machine:
         stop_at = None if max_insns is None else self.icount + max_insns
         idle_turns = 0
         bus = self.bus
-        multi = len(self.harts) > 1
+        multi = len(self.harts) > 1 or self.perturbed
         while True:
             if bus.stop_requested:
                 bus.stop_requested = False
@@ -222,7 +223,9 @@ class Machine:
             if not runnable:
                 self._idle(now)
                 continue
-            hart_id = runnable[0] if len(runnable) == 1 else self.scheduler.pick_hart(runnable)
+            if self.perturbed and self._jump(runnable, now):
+                continue                        # time moved: settle devices and look again
+            hart_id = runnable[0] if len(runnable) == 1 else self.scheduler.pick_hart(runnable, now)
             quantum = self.scheduler.quantum() if multi else SOLO_QUANTUM
             deadline = self._next_deadline(now)
             if deadline is not None:
@@ -237,6 +240,13 @@ class Machine:
                     raise UserError(self._fault_loop_message(hart_id, hart))
             else:
                 idle_turns = 0
+
+    def _jump(self, runnable: list[int], now: int) -> int:
+        """Perturbed machines: let the scheduler move virtual time ahead before a turn (a stalled
+        vCPU, a starved hart); deadlines passed meanwhile fire at once, late."""
+        jump = self.scheduler.timer_jitter(runnable, now, self._next_deadline(now), len(self.harts))
+        self._time0 += jump
+        return jump
 
     def _turn(self, hart_id: int, planned: int, stop_at) -> int:
         """Run one hart for up to `planned` instructions (less if `stop_at` comes first)."""

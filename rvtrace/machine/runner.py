@@ -136,7 +136,7 @@ def run_console(config: MachineConfig, max_insns: int | None = None, stats: bool
     out = ConsoleOut(sys.stdout.buffer)
     fd = _stdin_fd()
     source = StdinSource(fd, before_wait=out.flush) if fd is not None else None
-    machine = Machine(config, scheduler=Scheduler(config.seed, input_source=source))
+    machine = Machine(config, scheduler=Scheduler(config.seed, input_source=source, perturb=config.perturb))
     machine.on_console_output = out.byte
     machine.watch_fault_loops()
     if config.kernel:                   # a kernel of the user's: say so if it hangs

@@ -49,7 +49,7 @@ KILLED, FATAL, UNKNOWN = (code_of(RESOLUTIONS, n) for n in ("killed", "fatal", "
 COW_COPY, COW_REUSE = code_of(RESOLUTIONS, "cow-copy"), code_of(RESOLUTIONS, "cow-reuse")
 P_UNKNOWN, P_TRAP, P_COPYOUT = (code_of(COW_PATHS, n) for n in COW_PATHS)
 D_HART_RUN, D_DISK, D_INPUT = (code_of(DECISIONS, n) for n in ("hart-run", "disk-latency", "input"))
-D_PICK = code_of(DECISIONS, "pick-hart")
+D_PICK, D_JITTER = code_of(DECISIONS, "pick-hart"), code_of(DECISIONS, "timer-jitter")
 
 
 class Interrupted(Exception):
@@ -459,6 +459,8 @@ class Recorder:
         elif kind == "disk":
             h, _ = self._hart_now()
             out.emit(Kind.SCHEDULE, now, h, self.current[h], decision=D_DISK, value=value)
+        elif kind == "jitter":
+            out.emit(Kind.SCHEDULE, now, 0, 0, decision=D_JITTER, value=value)
         elif kind == "input":
             at, data = value
             out.emit(Kind.CONSOLE_IN, now, 0, 0, data=bytes(data))

@@ -114,7 +114,8 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     kernel, disk, image = load_guest(config)
     driver = ShellDriver(shell_command) if shell_command is not None else None
     holder: dict = {}
-    scheduler = Scheduler(config.seed, input_source=_StopCheck(driver or input_source, holder))
+    scheduler = Scheduler(config.seed, input_source=_StopCheck(driver or input_source, holder),
+                          perturb=config.perturb)
     machine, recorder = build(config, scheduler, kernel, disk, image, sink=_Deferred(holder),
                               console_echo=console_echo, progress=progress)
     holder["recorder"] = recorder
@@ -243,7 +244,8 @@ class _Signals:
 
 def decisions_of(events) -> list[tuple[str, object]]:
     """The scheduler decisions stored in a trace's schedule events, as ReplayScheduler takes them."""
-    kinds = {"hart-run": "quantum", "pick-hart": "hart", "disk-latency": "disk", "input": "input"}
+    kinds = {"hart-run": "quantum", "pick-hart": "hart", "disk-latency": "disk", "input": "input",
+             "timer-jitter": "jitter"}
     out = []
     for ev in events:
         if ev.kind != Kind.SCHEDULE:
