@@ -12,7 +12,7 @@ from __future__ import annotations
 from rvtrace.debugger import frames as fr
 from rvtrace.debugger.cenv import Env, evaluate, frame_regs_for_dwarf, render
 from rvtrace.debugger.commands import INFO, command
-from rvtrace.debugger.values import CType, _ctype
+from rvtrace.debugger.values import CType
 from rvtrace.errors import UserError
 from rvtrace.kernel.locals import function_scope, locate
 
@@ -219,5 +219,3 @@ def _symbol_at(img, addr: int):
             break
     return best[0], addr - best[1], section
 
-
-__all__ = ["show_displays", "type_text", "_ctype"]
