@@ -78,6 +78,10 @@ def type_text(ctype: CType, expand: bool = True) -> str:
         return "\n".join(rows)
     if ctype.kind == "enum" and expand and ctype.enumerators:
         return f"{ctype.name} {{" + ", ".join(ctype.enumerators[k] for k in sorted(ctype.enumerators)) + "}"
+    if expand and ctype.kind == "pointer" and ctype.target is not None:
+        return f"{ctype.target.name} *"          # a typedef'd pointer (pagetable_t): what it points to
+    if expand and ctype.kind == "array" and ctype.target is not None:
+        return f"{ctype.target.name} [{ctype.count}]"
     return ctype.name
 
 

@@ -150,6 +150,23 @@ def test_instruction_breakpoint_conditions_in_c(forkexec, capsys):
     assert code == 1 and "no global 'nosuch'" in capsys.readouterr().out
 
 
+def test_gdb_data_words_locals_args_ptype_display_symbol(forkexec, capsys):
+    out = replay(capsys, forkexec.path, "break copyout", "continue", "info args", "ptype pt", "whatis len",
+                 "ptype struct proc", "display len", "display/x dstva", "info display", "undisplay 1",
+                 "stepi", "info symbol $pc", "info symbol proc", "print dstva + 1", "p $sp + 8")
+    args = dict(re.findall(r"^(pt|dstva|src|len) = (.*)$", out, re.M))
+    assert set(args) == {"pt", "dstva", "src", "len"} and args["pt"].startswith("(pagetable_t) 0x8")
+    assert "type = uint64 *" in out and "type = uint64\n" in out
+    assert "struct proc {" in out and "    char name[16];" in out
+    shown = out.split("2:   /x dstva")[-1]                           # after `info display`
+    assert re.search(r"^2: /x dstva = 0x[0-9a-f]+$", shown, re.M)
+    assert not re.search(r"^1: len = ", shown, re.M)                 # undisplayed: not after stepi
+    assert "copyout + 2 in section .text of the kernel" in out
+    assert "proc in section .bss of the kernel" in out
+    dstva = int(args["dstva"])
+    assert f"= {dstva + 1}" in out and re.search(r"= \(void \*\) 0x[0-9a-f]+", out)
+
+
 # --- finding 6: every COW resolution, fork's pages, the recording's settings ----------------
 
 def test_bigfork_trace_shows_both_cow_resolutions(bigfork, capsys):
