@@ -32,6 +32,11 @@ def bigfork(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def twochildren(tmp_path_factory):
+    return _record(tmp_path_factory, "twochildren")[0]
+
+
+@pytest.fixture(scope="module")
 def waitnochild(tmp_path_factory):
     return _record(tmp_path_factory, "waitnochild")[0]
 
@@ -97,6 +102,22 @@ def test_break_wait_if_ret_stops_where_wait_returns_minus_one(waitnochild, capsy
     assert "syscall-exit" in out
     listed = replay(capsys, waitnochild, "events wait if ret == -1")
     assert re.search(r"wait\(\) returned -1", listed) and "No matching events" not in listed
+
+
+def test_break_wait_if_ret_is_a_pid_stops_at_that_return(twochildren, capsys):
+    out = replay(capsys, twochildren, "break wait if ret == 4", "continue")
+    assert re.search(r"=> #\d+ @\d+ h0 \[pid 2 twochildren\] wait\(\) returned 4", out)
+
+
+def test_watch_a_local_stops_in_copyout_of_wait(twochildren, capsys):
+    out = replay(capsys, twochildren, "break wait if pid == 2", "continue", "watch status", "delete 1",
+                 "continue", "bt", "frame 7", "print status")
+    assert re.search(r"Hardware watchpoint 2: status \(4 bytes\)", out)
+    assert "Old value = 0xffffffff" in out                     # status = -1 before wait
+    frames = re.findall(r"^#\d+ +0x[0-9a-f]+ in (\w+)", out, re.M)
+    assert frames[:3] == ["memmove", "copyout", "wait"] and "main" in frames
+    new = int(re.search(r"New value = (0x[0-9a-f]+)", out).group(1), 16)
+    assert re.search(rf"\$1 = {new - (1 << 32) if new >> 31 else new}$", out, re.M)
 
 
 def test_conditions_on_fields_the_events_lack_are_refused(forkexec, capsys):
