@@ -20,7 +20,7 @@ from typing import TextIO
 from rvtrace.errors import UserError
 from rvtrace.trace.events import FAMILIES, KIND_BY_NAME, KINDS, Event, Kind
 from rvtrace.trace.reader import TraceReader
-from rvtrace.trace.text import call_text, describe_safely, returned_text, syscall_name_safe
+from rvtrace.trace.text import EXEC_ARGC_REVISION, call_text, describe_safely, returned_text, syscall_name_safe
 
 # Events a system call causes on its own hart (write's console bytes, fork's
 # lifecycle event, a fault in copyin, ...): they are printed after the call's
@@ -93,15 +93,15 @@ class ProcessNames:
 class _Held:
     """A syscall-enter line waiting to learn whether its exit follows directly."""
 
-    def __init__(self, prefix: str, ev: Event):
-        self.prefix, self.ev, self.text = prefix, ev, None
+    def __init__(self, prefix: str, ev: Event, exec_argc: bool = True):
+        self.prefix, self.ev, self.text, self.exec_argc = prefix, ev, None, exec_argc
 
     def finish(self, exit_ev: Event | None) -> None:
         call = call_text(self.ev)
         if exit_ev is None:
             self.text = f"{self.prefix} {call} ..."
         else:
-            self.text = f"{self.prefix} {call}{returned_text(exit_ev)}"
+            self.text = f"{self.prefix} {call}{returned_text(exit_ev, self.exec_argc)}"
 
 
 class TextDump:
@@ -113,6 +113,7 @@ class TextDump:
         self.names = ProcessNames()
         self.queue: deque = deque()          # str or _Held, in event order
         self.held: dict[int, _Held] = {}     # hart -> its unfinished syscall
+        self.exec_argc = True                # a successful exec's `ret` is argc (recorder revision >= 3)
 
     def add(self, ev: Event, shown: bool) -> None:
         prefix = self.names.prefix(ev)
@@ -128,11 +129,12 @@ class TextDump:
                 return
             held.finish(None)
         if ev.kind == Kind.SYSCALL_ENTER:
-            h = _Held(prefix, ev)
+            h = _Held(prefix, ev, self.exec_argc)
             self.held[ev.hart] = h
             self.queue.append(h)
         elif ev.kind == Kind.SYSCALL_EXIT:
-            self.queue.append(f"{prefix} <... {syscall_name_safe(ev.fields['num'])} resumed>{returned_text(ev)}")
+            self.queue.append(f"{prefix} <... {syscall_name_safe(ev.fields['num'])} resumed>"
+                              f"{returned_text(ev, self.exec_argc)}")
         else:
             self.queue.append(f"{prefix} {describe_safely(ev, self.symbolize)}")
         if len(self.queue) > MAX_HELD_LINES:
@@ -197,6 +199,9 @@ def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str 
     wanted = parse_kinds(kinds)
     with TraceReader(path) as trace:
         text = None if as_json else TextDump(out, KernelSymbols(trace.header))
+        if text is not None:
+            revision = trace.header.metadata.get("recorder_revision")
+            text.exec_argc = not (isinstance(revision, int) and revision < EXEC_ARGC_REVISION)
         names = text.names if text else ProcessNames()
         try:
             for ev in trace:

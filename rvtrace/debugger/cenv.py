@@ -48,7 +48,10 @@ class Env:
     def __init__(self, session):
         self.s = session
         self.scope = Scope(session)
-        self.frame = fr.selected_frame(session) if _has_machine(session) else None
+        try:
+            self.frame = fr.selected_frame(session)
+        except UserError:                  # no machine state to find frames in: globals only
+            self.frame = None
         user_frame = self.frame is not None and self.frame.space == "user"
         in_user = self.scope.in_user_space() if self.frame is not None else False
         # A user frame seen from the kernel reads through its process's page table.
@@ -217,10 +220,6 @@ def _type_index(img) -> dict:
             cache = {}
         img.__dict__["_type_name_index"] = cache
     return cache
-
-
-def _has_machine(session) -> bool:
-    return session.kernel is not None or len(session.trace) > 0
 
 
 # --- what commands call -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rvtrace.debugger import frames as fr
 from rvtrace.debugger.cenv import Env, evaluate, frame_regs_for_dwarf, render
 from rvtrace.debugger.commands import INFO, command
-from rvtrace.debugger.values import CType, _ctype
+from rvtrace.debugger.values import CType
 from rvtrace.errors import UserError
 from rvtrace.kernel.locals import function_scope, locate
 
@@ -78,6 +78,10 @@ def type_text(ctype: CType, expand: bool = True) -> str:
         return "\n".join(rows)
     if ctype.kind == "enum" and expand and ctype.enumerators:
         return f"{ctype.name} {{" + ", ".join(ctype.enumerators[k] for k in sorted(ctype.enumerators)) + "}"
+    if expand and ctype.kind == "pointer" and ctype.target is not None:
+        return f"{ctype.target.name} *"          # a typedef'd pointer (pagetable_t): what it points to
+    if expand and ctype.kind == "array" and ctype.target is not None:
+        return f"{ctype.target.name} [{ctype.count}]"
     return ctype.name
 
 
@@ -219,5 +223,3 @@ def _symbol_at(img, addr: int):
             break
     return best[0], addr - best[1], section
 
-
-__all__ = ["show_displays", "type_text", "_ctype"]

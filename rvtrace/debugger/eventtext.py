@@ -13,8 +13,8 @@ from __future__ import annotations
 from rvtrace.kernel.syscalls import SYSCALLS, syscall_name
 from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, KINDS, MODES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
-from rvtrace.trace.text import (IRQ_NAMES, call_text, describe_safely, exec_succeeded, exec_success_words,
-                               returned_value, syscall_name_safe)
+from rvtrace.trace.text import (EXEC_ARGC_REVISION, IRQ_NAMES, call_text, describe_safely, exec_succeeded,
+                               exec_success_words, returned_value, syscall_name_safe)
 
 # A palette that reads on dark and light terminals; pid 0 (no process) stays plain.
 PID_COLOURS = ("ansigreen", "ansicyan", "ansimagenta", "ansiyellow", "ansiblue", "ansired",
@@ -35,13 +35,21 @@ def process_label(pid: int, name: str | None) -> str:
     return f"[pid {pid}{' ' + name if name else ''}]"
 
 
-def event_fragments(ev: Event, name: str | None, symbolize=None) -> Fragments:
+def event_fragments(ev: Event, name: str | None, symbolize=None, header=None) -> Fragments:
     """The event's line as styled fragments: `#n @icount hN [pid P name] what`."""
     return [("class:number", f"#{ev.number}"), ("", f" @{ev.icount} h{ev.hart} "),
-            (pid_style(ev.pid), process_label(ev.pid, name)), ("", " " + describe(ev, symbolize))]
+            (pid_style(ev.pid), process_label(ev.pid, name)),
+            ("", " " + describe(ev, symbolize, exec_ret_is_argc(header)))]
 
 
-def describe(ev: Event, symbolize=None) -> str:
+def exec_ret_is_argc(header) -> bool:
+    """Whether a successful exec's stored `ret` is argc (recorder revision 3 on) or, in older
+    traces, the new entry point."""
+    revision = (header.metadata or {}).get("recorder_revision") if header is not None else None
+    return not (isinstance(revision, int) and revision < EXEC_ARGC_REVISION)
+
+
+def describe(ev: Event, symbolize=None, exec_argc: bool = True) -> str:
     """What happened, in words (no prefix): the same words as `rvtrace dump`.
 
     The debugger shows a syscall's exit as its own event line, so it says what
@@ -50,6 +58,8 @@ def describe(ev: Event, symbolize=None) -> str:
         return call_text(ev)
     if ev.kind == Kind.SYSCALL_EXIT:
         if exec_succeeded(ev):
+            if not exec_argc:
+                return f"exec() succeeded, no return: the old image is gone; the new one starts at {ev.ret:#x}"
             return f"exec() succeeded, {exec_success_words(ev)}"
         return f"{syscall_name_safe(ev.fields['num'])}() returned {returned_value(ev)}"
     return describe_safely(ev, symbolize)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rvtrace.cpu.arch import ABI_NAMES, PAGE_SIZE, PRIV_U, REG_FP, REG_RA, REG_SP, SEPC, SV39_MAXVA
+from rvtrace.cpu.arch import ABI_NAMES, PAGE_SIZE, PRIV_U, SEPC, SV39_MAXVA
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import ENTRY_FUNCTIONS
 
@@ -270,6 +270,3 @@ def frame_registers(frame: Frame) -> dict:
         return dict(frame.regs, pc=frame.pc)
     return {"pc": frame.pc, "sp": frame.sp, "s0": frame.fp}
 
-
-__all__ = ["Frame", "frames", "select", "selected_frame", "selected_level", "frame_registers",
-           "REG_FP", "REG_RA", "REG_SP"]

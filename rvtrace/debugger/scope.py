@@ -153,17 +153,6 @@ class Scope:
                 return Symbol(name, addr, img, space, program)
         return None
 
-    def image_for_pc(self, pc: int, space: str | None = None):
-        """The image whose code `pc` is: the kernel for kernel addresses, else the current program."""
-        k = self.kernel
-        if space == "kernel" or (space is None and k is not None and k.function_at(pc) is not None
-                                 and pc >= 0x1000_0000):
-            return k
-        prog = self.user_program()
-        if space == "user" or prog is not None:
-            return prog[1] if prog else None
-        return k
-
 
 def _load_program(session, name: str):
     from rvtrace.fs.image import DiskImage

@@ -155,7 +155,7 @@ class DebugSession:
         return condition_fields(ev, name, enter)
 
     def show_event(self, ev: Event, marker: bool = False, prefix: str = "") -> None:
-        frags = event_fragments(ev, self.name_at(ev.pid, ev.number), self.symbolize)
+        frags = event_fragments(ev, self.name_at(ev.pid, ev.number), self.symbolize, self.trace.header)
         lead = "=> " if marker else "   "
         self.printer.line([("class:current" if marker else "", lead + prefix)] + frags)
 

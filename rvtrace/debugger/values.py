@@ -1,26 +1,21 @@
-"""`print`: registers, numbers and kernel variables typed by the kernel's DWARF.
+"""C types from DWARF, and values in words: what `print` shows.
 
-    print $pc            print/x $a0          print ticks
-    print proc[1].name   print cpus[0].proc->pid (pointers are followed)   print &proc
-
-A kernel variable is found by name among the DWARF's global variables; its
-address comes from the symbol table. Types are followed through typedefs and
-qualifiers: integers (signed or not), chars, enums, pointers, arrays (a char
-array prints as a string) and structs (member by member, one level). No
-arithmetic, no function calls: this reads, it never evaluates C.
+`_ctype(die)` turns a DWARF type into a CType, through typedefs and
+qualifiers: integers (signed or not), chars, enums, pointers, arrays and
+structs. `_types(image)` are the types of an image's global variables.
+`_text` renders bytes of a type: integers and pointers as values, a char
+array as a string, structs member by member (one level). Expressions are
+evaluated by cexpr.py / cenv.py; `value_of` is their answer for `print`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from rvtrace.debugger import xformat
-from rvtrace.debugger.addresses import Address
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import array_count, dwarf_attr, member_offset
 
-_PATH = re.compile(r"\s*(\.|->)\s*([A-Za-z_]\w*)|\s*\[\s*(-?\w+)\s*\]")
 MAX_ARRAY_SHOWN = 16
 MAX_STRUCT_DEPTH = 1
 
@@ -46,23 +41,10 @@ class Value:
 
 
 def value_of(session, text: str) -> Value:
-    text = text.strip()
-    if text.startswith("$"):
-        v = session.machine.register_value(text[1:])
-        name = text[1:].lower()
-        pretty = session.describe_address(v) if name in ("pc", "ra", "sepc", "mepc", "stvec") else \
-            str(v - (1 << 64) if v >> 63 else v)
-        return _number(v, pretty, 8)
-    try:
-        v = int(text, 0)
-        return _number(v, str(v), 8)
-    except ValueError:
-        pass
-    return _variable(session, text)
-
-
-def _number(v: int, default: str, size: int) -> Value:
-    return Value(lambda fmt: _fmt_number(v, fmt, size), default)
+    """`print`'s value of `text`, evaluated as C (rvtrace/debugger/cenv.py)."""
+    from rvtrace.debugger.cenv import evaluate, render
+    tv = evaluate(session, text)
+    return Value(lambda fmt: render(session, tv, fmt), render(session, tv, ""))
 
 
 def _fmt_number(v: int, fmt: str, size: int) -> str:
@@ -72,80 +54,6 @@ def _fmt_number(v: int, fmt: str, size: int) -> str:
     if f.letter == "x":
         return hex(v & ((1 << size * 8) - 1))
     return xformat.format_unit(v, f)
-
-
-# --- kernel variables -------------------------------------------------------------
-
-def _variable(session, text: str) -> Value:
-    take_address = text.startswith("&")
-    text = text.lstrip("&").strip()
-    m = re.match(r"[A-Za-z_]\w*", text)
-    if not m:
-        raise UserError(f"cannot print {text!r}: give a register ($pc), a number or a kernel variable")
-    name, rest = m.group(0), text[m.end():]
-    image = session.kernel
-    if image is None:
-        raise UserError("this trace has no kernel symbols")
-    addr = image.address_of(name)
-    if addr is None:
-        raise UserError(f"no symbol {name!r} in the kernel")
-    ctype = _types(image).get(name)
-    if ctype is None:
-        size = image.size_of_symbol(name) or 8
-        ctype = CType("uint" if size in (1, 2, 4, 8) else "other", size, f"<{size} bytes>")
-    addr, ctype = _walk_path(session, addr, ctype, rest, text)
-    if take_address:
-        return _number(addr, f"({ctype.name} *) {session.describe_address(addr)}", 8)
-    return _render(session, addr, ctype)
-
-
-def _walk_path(session, addr: int, ctype: CType, rest: str, text: str):
-    pos = 0
-    while pos < len(rest.rstrip()):
-        m = _PATH.match(rest, pos)
-        if not m:
-            raise UserError(f"cannot read {text!r} after {rest[:pos]!r}: use .member, ->member or [index]")
-        pos = m.end()
-        if m.group(3) is not None:                       # [index]
-            try:
-                i = int(m.group(3), 0)
-            except ValueError:
-                raise UserError(f"index {m.group(3)!r} is not a number") from None
-            if ctype.kind == "pointer" and ctype.target is not None:
-                addr, ctype = _load_pointer(session, addr), ctype.target
-                addr += i * ctype.size
-                continue
-            if ctype.kind != "array" or ctype.target is None:
-                raise UserError(f"{text}: not an array")
-            if not 0 <= i < max(ctype.count, 1) and ctype.count:
-                raise UserError(f"{text}: index {i} outside 0..{ctype.count - 1}")
-            addr, ctype = addr + i * ctype.target.size, ctype.target
-            continue
-        if m.group(1) == "->":
-            if ctype.kind != "pointer" or ctype.target is None:
-                raise UserError(f"{text}: -> needs a pointer")
-            addr, ctype = _load_pointer(session, addr), ctype.target
-        if ctype.kind != "struct":
-            raise UserError(f"{text}: .{m.group(2)} needs a struct")
-        member = next((mm for mm in ctype.members or [] if mm[0] == m.group(2)), None)
-        if member is None:
-            names = ", ".join(mm[0] for mm in ctype.members or [])
-            raise UserError(f"{text}: {ctype.name} has no member {m.group(2)!r} (members: {names})")
-        addr, ctype = addr + member[1], member[2]
-    return addr, ctype
-
-
-def _load_pointer(session, addr: int) -> int:
-    v = int.from_bytes(session.machine.read(Address(addr), 8), "little")
-    if v == 0:
-        raise UserError("the pointer is NULL")
-    return v
-
-
-def _render(session, addr: int, ctype: CType, depth: int = 0) -> Value:
-    data = session.machine.read(Address(addr), max(ctype.size, 1)) if ctype.size else b""
-    return Value(lambda fmt: _text(session, addr, ctype, data, fmt, depth),
-                 _text(session, addr, ctype, data, "", depth))
 
 
 def _text(session, addr, ctype: CType, data: bytes, fmt: str, depth: int) -> str:

@@ -126,9 +126,16 @@ def returned_value(exit_ev: Event) -> str:
         return repr(exit_ev.fields["ret"])
 
 
-def returned_text(exit_ev: Event) -> str:
-    """` = VALUE`, strace style, for the end of a call line (a successful exec: no return)."""
+# The first recorder revision that stores a successful exec's a0 (argc) rather than its entry point.
+EXEC_ARGC_REVISION = 3
+
+
+def returned_text(exit_ev: Event, exec_argc: bool = True) -> str:
+    """` = VALUE`, strace style, for the end of a call line (a successful exec: no return).
+    `exec_argc` False: a trace of an older recorder, whose exec `ret` is the new entry point."""
     if exec_succeeded(exit_ev):
+        if not exec_argc:
+            return f" -- no return: the old image is gone; the new one starts at {_hex(exit_ev.fields['ret'])}"
         return f" -- {exec_success_words(exit_ev)}"
     return f" = {returned_value(exit_ev)}"
 

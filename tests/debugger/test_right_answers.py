@@ -32,6 +32,11 @@ def bigfork(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def twochildren(tmp_path_factory):
+    return _record(tmp_path_factory, "twochildren")[0]
+
+
+@pytest.fixture(scope="module")
 def waitnochild(tmp_path_factory):
     return _record(tmp_path_factory, "waitnochild")[0]
 
@@ -99,6 +104,22 @@ def test_break_wait_if_ret_stops_where_wait_returns_minus_one(waitnochild, capsy
     assert re.search(r"wait\(\) returned -1", listed) and "No matching events" not in listed
 
 
+def test_break_wait_if_ret_is_a_pid_stops_at_that_return(twochildren, capsys):
+    out = replay(capsys, twochildren, "break wait if ret == 4", "continue")
+    assert re.search(r"=> #\d+ @\d+ h0 \[pid 2 twochildren\] wait\(\) returned 4", out)
+
+
+def test_watch_a_local_stops_in_copyout_of_wait(twochildren, capsys):
+    out = replay(capsys, twochildren, "break wait if pid == 2", "continue", "watch status", "delete 1",
+                 "continue", "bt", "frame 7", "print status")
+    assert re.search(r"Hardware watchpoint 2: status \(4 bytes\)", out)
+    assert "Old value = 0xffffffff" in out                     # status = -1 before wait
+    frames = re.findall(r"^#\d+ +0x[0-9a-f]+ in (\w+)", out, re.M)
+    assert frames[:3] == ["memmove", "copyout", "wait"] and "main" in frames
+    new = int(re.search(r"New value = (0x[0-9a-f]+)", out).group(1), 16)
+    assert re.search(rf"\$1 = {new - (1 << 32) if new >> 31 else new}$", out, re.M)
+
+
 def test_conditions_on_fields_the_events_lack_are_refused(forkexec, capsys):
     code = main(["replay", str(forkexec.path), "-ex", "break exec if ret == 4", "-batch"])
     out = capsys.readouterr().out
@@ -148,6 +169,23 @@ def test_instruction_breakpoint_conditions_in_c(forkexec, capsys):
     assert re.search(r"\$3 = \{proc = ", out)
     code = main(["replay", str(forkexec.path), "-ex", "break kerneltrap if nosuch > 1", "-batch"])
     assert code == 1 and "no global 'nosuch'" in capsys.readouterr().out
+
+
+def test_gdb_data_words_locals_args_ptype_display_symbol(forkexec, capsys):
+    out = replay(capsys, forkexec.path, "break copyout", "continue", "info args", "ptype pt", "whatis len",
+                 "ptype struct proc", "display len", "display/x dstva", "info display", "undisplay 1",
+                 "stepi", "info symbol $pc", "info symbol proc", "print dstva + 1", "p $sp + 8")
+    args = dict(re.findall(r"^(pt|dstva|src|len) = (.*)$", out, re.M))
+    assert set(args) == {"pt", "dstva", "src", "len"} and args["pt"].startswith("(pagetable_t) 0x8")
+    assert "type = uint64 *" in out and "type = uint64\n" in out
+    assert "struct proc {" in out and "    char name[16];" in out
+    shown = out.split("2:   /x dstva")[-1]                           # after `info display`
+    assert re.search(r"^2: /x dstva = 0x[0-9a-f]+$", shown, re.M)
+    assert not re.search(r"^1: len = ", shown, re.M)                 # undisplayed: not after stepi
+    assert "copyout + 2 in section .text of the kernel" in out
+    assert "proc in section .bss of the kernel" in out
+    dstva = int(args["dstva"])
+    assert f"= {dstva + 1}" in out and re.search(r"= \(void \*\) 0x[0-9a-f]+", out)
 
 
 # --- finding 6: every COW resolution, fork's pages, the recording's settings ----------------
