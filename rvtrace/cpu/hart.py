@@ -281,6 +281,8 @@ class Hart(CsrFile, Mmu, Traps):
             return None
         key = (pc, ppc, single, self._watch_version if self._watch else 0)
         cache = self.code_cache
+        if cache.activity is not None:
+            cache.activity.ran.add(pc >> 12)
         blk = cache.get(key)
         if blk is None:
             try:

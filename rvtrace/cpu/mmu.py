@@ -87,6 +87,8 @@ class Mmu:
 
     def _fill_write(self, va: int, pa: int) -> None:
         delta = self._ram_delta(va, pa)
+        if self.code_cache.activity is not None:
+            self.code_cache.activity.written.add(pa >> 12)
         w = self._ctx.w
         w[va >> 12] = delta
         self._w_owners.setdefault(pa >> 12, []).append((w, va >> 12))
@@ -148,6 +150,8 @@ class Mmu:
         want = PTE_A | (PTE_D if access == STORE else 0)
         if update and pte & want != want:               # Svadu: hardware sets A and D
             _Q.pack_into(self.ram, off, pte | want)
+            if self.code_cache.activity is not None:
+                self.code_cache.activity.written.add((off + self.ram_base) >> 12)
         return ((ppn | ((va >> 12) & low)) << 12) | (va & 0xFFF)
 
     def debug_translate(self, va: int, access: int = LOAD) -> int | None:
@@ -188,9 +192,16 @@ class Mmu:
             pa = self.translate(va, LOAD)
             delta = self._ram_delta(va, pa)
             if delta is not None:
-                self._ctx.r[va >> 12] = delta
                 i = delta + va
                 value = int.from_bytes(self.ram[i:i + size], "little")
+                cache = self.code_cache
+                if cache.activity is not None:
+                    cache.activity.read.add(pa >> 12)
+                if pa >> 12 in cache.data_pages:       # watched: stay on the slow path, report
+                    if cache.on_load is not None:
+                        cache.on_load(self, pa, size)
+                else:
+                    self._ctx.r[va >> 12] = delta
             else:
                 value = self._mmio_read(pa, size, va)
         if signed and value >> (8 * size - 1):
@@ -209,7 +220,13 @@ class Mmu:
     def _phys_read(self, pa: int, size: int, va: int) -> int:
         off = pa - self.ram_base
         if 0 <= off and off + size <= self.ram_size:
-            return int.from_bytes(self.ram[off:off + size], "little")
+            value = int.from_bytes(self.ram[off:off + size], "little")
+            cache = self.code_cache
+            if cache.activity is not None:
+                cache.activity.read.add(pa >> 12)
+            if pa >> 12 in cache.data_pages and cache.on_load is not None:
+                cache.on_load(self, pa, size)
+            return value
         return self._mmio_read(pa, size, va)
 
     def _mmio_read(self, pa: int, size: int, va: int) -> int:
@@ -244,6 +261,8 @@ class Mmu:
         off = pa - self.ram_base
         if 0 <= off and off + size <= self.ram_size:
             cache = self.code_cache
+            if cache.activity is not None:
+                cache.activity.written.update((pa >> 12, (pa + size - 1) >> 12))
             for page in {pa >> 12, (pa + size - 1) >> 12}:
                 if cache.is_watched_page(page):
                     cache.written(page)

@@ -535,6 +535,21 @@ _compiled: dict[str, object] = {}
 MAX_COMPILED = 50_000
 
 
+class Activity:
+    """What the harts did while it was on (`CodeCache.activity`): virtual pages code ran from,
+    physical pages loaded from and stored into -- supersets, never less than happened.
+
+    Complete for a stretch only if every hart's TLBs and block tables were empty when it
+    started (`Hart.flush_tlb()`): each page is noted when an entry leading there is made."""
+
+    __slots__ = ("ran", "read", "written")
+
+    def __init__(self):
+        self.ran: set[int] = set()
+        self.read: set[int] = set()
+        self.written: set[int] = set()
+
+
 class CodeCache:
     """Translated blocks shared by the harts of one machine."""
 
@@ -544,6 +559,11 @@ class CodeCache:
         self.pt_pages: set[int] = set()               # physical pages TLB entries were walked from
         self.harts: list = []
         self.translations = 0                         # blocks compiled (for benchmarks)
+        # Data watch (replay searches): pages whose loads and stores are reported.
+        self.data_pages: frozenset = frozenset()
+        self.on_store = None                          # on_store(ppage), before the store
+        self.on_load = None                           # on_load(hart, paddr, size), after the load
+        self.activity: Activity | None = None         # pages used, while a replay summarises
 
     def attach(self, hart) -> None:
         self.harts.append(hart)
@@ -552,11 +572,23 @@ class CodeCache:
         return ppage in self.pages
 
     def is_watched_page(self, ppage: int) -> bool:
-        """Stores to this page must tell us (it holds translated code or page tables)."""
-        return ppage in self.pages or ppage in self.pt_pages
+        """Stores to this page must tell us (it holds translated code, page tables or watched data)."""
+        return ppage in self.pages or ppage in self.pt_pages or ppage in self.data_pages
+
+    def set_data_watch(self, pages, on_store=None, on_load=None) -> None:
+        """Report every store into the physical `pages` (on_store(ppage), before it is done) and
+        every load from them (on_load(hart, paddr, size), after it); frozenset() ends it.
+        Accesses there take the slow path while watched (no TLB entry leads there)."""
+        self.data_pages = frozenset(pages)
+        self.on_store = on_store if self.data_pages else None
+        self.on_load = on_load if self.data_pages else None
+        for h in self.harts:
+            h.flush_tlb()
 
     def written(self, ppage: int) -> None:
-        """RAM in a watched page changed: drop what was derived from it."""
+        """RAM in a watched page is about to change: report it, drop what was derived from it."""
+        if ppage in self.data_pages and self.on_store is not None:
+            self.on_store(ppage)
         if ppage in self.pages:
             self.invalidate_page(ppage)
         if ppage in self.pt_pages:
@@ -597,6 +629,8 @@ class CodeCache:
         """Drop translations of [paddr, paddr+size) (DMA writes)."""
         if size <= 0:
             return
+        if self.activity is not None:
+            self.activity.written.update(range(paddr >> 12, ((paddr + size - 1) >> 12) + 1))
         for page in range(paddr >> 12, ((paddr + size - 1) >> 12) + 1):
             if self.is_watched_page(page):
                 self.written(page)

@@ -19,6 +19,8 @@ ABI_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0",
              "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
              "t3", "t4", "t5", "t6")
 REGISTER_NUMBER = {name: i for i, name in enumerate(ABI_NAMES)}
+# Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
+TRAMPOLINE = (1 << 38) - 4096
 REGISTER_NUMBER.update({f"x{i}": i for i in range(32)})
 REGISTER_NUMBER["fp"] = 8
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 from rvtrace.debugger.printer import Printer
-from rvtrace.debugger.session import DebugSession, QuitRequested
+from rvtrace.debugger.commands import QuitRequested
+from rvtrace.debugger.session import DebugSession
 from rvtrace.errors import UserError
 
 

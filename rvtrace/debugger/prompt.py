@@ -21,7 +21,7 @@ from rvtrace.debugger.addresses import ABI_NAMES
 from rvtrace.debugger.breakpoints import EVENT_WORDS, INTERRUPT_WORDS
 from rvtrace.debugger.eventtext import ALL_FIELDS
 from rvtrace.debugger.printer import style
-from rvtrace.debugger.session import QuitRequested
+from rvtrace.debugger.commands import QuitRequested
 from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 
 HISTORY_FILE = Path(os.environ.get("RVTRACE_HISTORY", Path.home() / ".rvtrace_history"))

@@ -29,8 +29,8 @@ BIG = 1 << 20                    # memcmp first over 1 MiB blocks, then pages in
 
 # Hart attributes that are caches or wiring, not architectural state.
 HART_SKIP = frozenset({"bus", "ram", "code_cache", "time_fn", "on_trap", "on_xret", "on_satp",
-                       "on_watch", "_watch", "_watch_version", "_contexts", "_ctx", "_w_owners", "run", "load"})
-OTHER_SKIP = frozenset({"on_console_output", "on_request", "on_complete", "on_mmio", "on_decision",
+                       "on_watch", "_watch", "_watch_version", "_contexts", "_ctx", "_w_owners"})
+OTHER_SKIP = frozenset({"on_console_output", "on_turn", "on_request", "on_complete", "on_mmio", "on_decision",
                         "code_cache", "disk", "ram", "sink"})
 
 _libc = ctypes.CDLL(None)
