@@ -281,8 +281,6 @@ class Hart(CsrFile, Mmu, Traps):
             return None
         key = (pc, ppc, single, self._watch_version if self._watch else 0)
         cache = self.code_cache
-        if cache.activity is not None:
-            cache.activity.ran.add(pc >> 12)
         blk = cache.get(key)
         if blk is None:
             try:
@@ -298,6 +296,8 @@ class Hart(CsrFile, Mmu, Traps):
             pcs = [p for p, _, _ in insns] + [fall]
             blk = Block(fn, len(insns), pcs, frozenset(ppages), src)
             cache.put(key, blk)
+        if cache.activity is not None:
+            cache.activity.ran_block(blk.pcs)
         t = (blk.fn, blk.n, blk)
         (ctx.singles if single else ctx.blocks)[pc] = t
         return t

@@ -38,6 +38,7 @@ from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
 MAX_BLOCK = 32
+CODE_LINE = 6                   # Activity notes the code that ran by 64-byte lines
 M64 = (1 << 64) - 1
 TERMINATORS = {"branch", "jump", "system", "trap"}
 
@@ -536,8 +537,9 @@ MAX_COMPILED = 50_000
 
 
 class Activity:
-    """What the harts did while it was on (`CodeCache.activity`): virtual pages code ran from,
-    physical pages loaded from and stored into -- supersets, never less than happened.
+    """What the harts did while it was on (`CodeCache.activity`): the code that ran (virtual
+    addresses, by 64-byte line: `pc >> CODE_LINE`), the physical pages loaded from and stored
+    into -- supersets, never less than happened.
 
     Complete for a stretch only if every hart's TLBs and block tables were empty when it
     started (`Hart.flush_tlb()`): each page is noted when an entry leading there is made."""
@@ -548,6 +550,10 @@ class Activity:
         self.ran: set[int] = set()
         self.read: set[int] = set()
         self.written: set[int] = set()
+
+    def ran_block(self, pcs) -> None:
+        """A block is about to run (its pcs, then the pc after it)."""
+        self.ran.update({pc >> CODE_LINE for pc in pcs[:-1]})
 
 
 class CodeCache:

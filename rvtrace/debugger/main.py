@@ -28,6 +28,9 @@ def run_replay(path, commands: list[tuple[str, str]], batch: bool, colour: str =
     use_colour = colour == "always" or (colour == "auto" and sys.stdout.isatty())
     printer = Printer(colour=use_colour and not interactive, interactive=interactive)
     session = open_session(path, printer, interactive)
+    if sys.stderr.isatty():
+        from rvtrace.debugger.progress import ProgressLine
+        session.show_progress(ProgressLine(sys.stderr))
     _banner(session, quiet=batch)
     try:
         for kind, text in commands:
@@ -72,7 +75,7 @@ def _banner(session: DebugSession, quiet: bool) -> None:
     reason = getattr(session.engine, "why_not", None)
     if reason and not getattr(session.engine, "can_execute", False):
         session.printer.error(f"warning: events only -- {reason}")
-    session.printer.line("At the start, before event 0. `continue`, `step`, `break exec` ...")
+    session.printer.line("At the start, before event 0. `break exec`, `continue`, `step-event`, `stepi` ...")
 
 
 def replay_command(path, ex: list[tuple[str, str]], batch: bool) -> int:

@@ -27,8 +27,9 @@ from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 HISTORY_FILE = Path(os.environ.get("RVTRACE_HISTORY", Path.home() / ".rvtrace_history"))
 # Commands an empty line repeats (gdb repeats the moving ones).
 REPEATABLE = {"step", "reverse-step", "stepi", "reverse-stepi", "next", "reverse-next", "continue",
-              "reverse-continue", "list", "x"}
-SYMBOL_COMMANDS = {"print", "x", "disassemble", "list", "watch", "rwatch"}
+              "reverse-continue", "list", "x", "nexti", "reverse-nexti", "step-event",
+              "reverse-step-event", "until"}
+SYMBOL_COMMANDS = {"print", "x", "disassemble", "list", "watch", "rwatch", "advance", "until"}
 BREAK_COMMANDS = {"break", "tbreak", "events"}
 MAX_SYMBOL_COMPLETIONS = 200
 REGISTERS = ("pc",) + ABI_NAMES[1:] + ("sstatus", "sepc", "scause", "stval", "satp", "stvec")

@@ -45,6 +45,13 @@ class DebugSession:
         self.last_x_end = None
         self.last_list = None                  # (icount, file, last line shown) for `list` again
         self.values_printed = 0                # print's $N, as in gdb
+        self.progress = None                   # a ProgressLine while commands run (on a terminal)
+
+    def show_progress(self, progress) -> None:
+        """Let long moves say how far they got (`progress(done, total)`, begin(), end())."""
+        self.progress = progress
+        self.engine.progress = progress
+        self.printer.before_output = progress.clear
 
     def close(self) -> None:
         self.facts.close()
@@ -57,6 +64,8 @@ class DebugSession:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
+        if self.progress is not None:
+            self.progress.begin()
         try:
             cmd, arg = commands.resolve(line)
             cmd.func(self, arg)
@@ -77,6 +86,9 @@ class DebugSession:
             self.printer.error(f"internal error in rvtrace ({type(exc).__name__}: {exc}); "
                                "the session goes on -- please report this")
             return False
+        finally:
+            if self.progress is not None:
+                self.progress.end()
 
     # --- the position ----------------------------------------------------------------------
 

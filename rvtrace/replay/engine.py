@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 
-from rvtrace.cpu.translate import Activity
+from rvtrace.cpu.translate import CODE_LINE, Activity
 
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
@@ -145,16 +145,14 @@ class Engine:
 
     def can_skip(self, k: int, probe) -> bool:
         """Nothing `probe` waits for can happen in interval k (it ran whole, and neither the
-        probe's pc pages ran nor its data pages were touched the way it cares about)."""
+        code at the probe's pcs ran nor its data pages were touched the way it cares about)."""
         s = self.summaries.get(k)
         if s is None or k + 1 >= len(self.checkpoints):
             return False
         if getattr(probe, "anything", False):
             return False
-        code_pages = getattr(probe, "code_pages", None)
-        if code_pages is None:
-            code_pages = frozenset(pc >> 12 for pc in getattr(probe, "pcs", ()) or ())
-        if not s.ran.isdisjoint(code_pages):
+        code = frozenset(pc >> CODE_LINE for pc in getattr(probe, "pcs", ()) or ())
+        if not s.ran.isdisjoint(code):
             return False
         pages = getattr(probe, "pages", ()) or ()
         if pages and not s.written.isdisjoint(pages):
@@ -166,7 +164,12 @@ class Engine:
     # --- checkpoints ----------------------------------------------------------------------
 
     def _take(self):
-        return self.snaps.take({"released": self.sink.n, "finished": self.finished})
+        # A checkpoint after a whole interval run from the previous one: its activity log says
+        # which pages can differ (comparing all of RAM is a quarter of re-execution's time).
+        act = self.m.cache.activity
+        n = len(self.checkpoints) if hasattr(self, "checkpoints") else 0
+        written = act.written if act is not None and n and self._summary_k == n - 1 else None
+        return self.snaps.take({"released": self.sink.n, "finished": self.finished}, written)
 
     def _restore(self, snap) -> None:
         self.snaps.restore(snap)
