@@ -30,6 +30,7 @@ from rvtrace.machine.config import MachineConfig
 from rvtrace.machine.elfload import check_rv64, read_kernel
 from rvtrace.machine.machine import Machine
 from rvtrace.machine.scheduler import ReplayScheduler, Scheduler
+from rvtrace.record.intervals import IntervalLog
 from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.output import ListSink
 from rvtrace.record.recorder import Interrupted, Recorder
@@ -114,10 +115,11 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     holder["sink"] = writer
     header_bytes = writer.bytes_written
     start = time.perf_counter()
+    log = IntervalLog(machine)
     with _CtrlC(recorder):
-        ending, detail, result = _run(machine, recorder, max_insns)
+        ending, detail, result = _run(log, recorder, max_insns)
     recorder.finish(result)
-    writer.close(ending, detail, icount=recorder.now())
+    writer.close(ending, detail, icount=recorder.now(), intervals=log.section())
     return RecordResult(path=Path(path), ending=ending, detail=detail, icount=machine.icount,
                         exit_code=result.exit_code if result else None, events=writer.n_events,
                         counts={_kind_name(k): n for k, n in sorted(recorder.out.counts.items())},
@@ -126,10 +128,10 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
                         header_size=header_bytes)
 
 
-def _run(machine: Machine, recorder: Recorder, max_insns):
+def _run(log: IntervalLog, recorder: Recorder, max_insns):
     """Run to the end; (ending, detail, RunResult or None)."""
     try:
-        result = machine.run(max_insns)
+        result = log.run(max_insns)
     except Interrupted:
         return "interrupted", f"Ctrl-C after {recorder.now()} instructions", None
     except KeyboardInterrupt:
@@ -260,7 +262,7 @@ def rerun(trace_path) -> list[Event]:
         limit = header.metadata["max_insns"]
     sink = ListSink()
     machine, recorder = rebuild(header, decisions_of(recorded), sink)
-    ending, detail, result = _run(machine, recorder, limit)
+    ending, detail, result = _run(IntervalLog(machine), recorder, limit)
     recorder.finish(result)
     if how is None:                         # truncated: no end to reproduce
         sink.events = [ev for ev in sink.events if ev[1] <= end.icount]

@@ -74,6 +74,7 @@ class Engine:
         self.turns: dict[int, tuple[int, int]] = {}   # turn start icount -> (hart, retired)
         self._turn_starts: list[int] | None = None
         self.summaries: dict[int, Activity] = {}      # interval k -> what ran in [k*every, (k+1)*every)
+        self.recorded = self._recorded_intervals(reader)   # the recorder's, coarser, or None
         self.progress = None                   # progress(done, total) during long runs
         self._hooks()
         objects = [m, m.bus, *m.harts, m.clint, m.plic, m.uart, m.testdev, *m.disks, self.scheduler,
@@ -86,6 +87,14 @@ class Engine:
         self.checkpoints = [self._take()]
         self.frontier = 0
         self._summarise_from(0)
+
+    @staticmethod
+    def _recorded_intervals(reader):
+        """The trace's intervals section; a malformed one is done without (searches run)."""
+        try:
+            return reader.intervals()
+        except UserError:
+            return None
 
     @staticmethod
     def _end_icount(reader) -> int:
@@ -143,23 +152,24 @@ class Engine:
             self.summaries[self._summary_k] = cache.activity
         self._summarise_from(self.m.icount)
 
-    def can_skip(self, k: int, probe) -> bool:
-        """Nothing `probe` waits for can happen in interval k (it ran whole, and neither the
-        code at the probe's pcs ran nor its data pages were touched the way it cares about)."""
+    def quiet(self, k: int, probe) -> bool:
+        """Nothing `probe` waits for can happen in interval k: by what re-execution noted when it
+        ran it whole, or else what the recorder noted (the trace's intervals section)."""
         s = self.summaries.get(k)
-        if s is None or k + 1 >= len(self.checkpoints):
+        if s is not None:
+            return not _touches(s, probe, CODE_LINE)
+        if self.recorded is None:
             return False
-        if getattr(probe, "anything", False):
-            return False
-        code = frozenset(pc >> CODE_LINE for pc in getattr(probe, "pcs", ()) or ())
-        if not s.ran.isdisjoint(code):
-            return False
-        pages = getattr(probe, "pages", ()) or ()
-        if pages and not s.written.isdisjoint(pages):
-            return False
-        if pages and getattr(probe, "on_load", None) is not None and not s.read.isdisjoint(pages):
-            return False
-        return True
+        cover = self.recorded.covering(k * self.every, min((k + 1) * self.every, self.end))
+        return cover is not None and not any(_touches(i, probe, self.recorded.code_line) for i in cover)
+
+    def can_skip(self, k: int, probe) -> bool:
+        """Interval k is quiet for `probe` and a checkpoint at its end lets a search jump it."""
+        return k + 1 < len(self.checkpoints) and self.quiet(k, probe)
+
+    def next_loud(self, k: int, last: int, probe) -> int | None:
+        """The first interval from k to `last` that is not quiet for `probe` (None: all are)."""
+        return next((j for j in range(k, last + 1) if not self.quiet(j, probe)), None)
 
     # --- checkpoints ----------------------------------------------------------------------
 
@@ -373,8 +383,11 @@ class Engine:
         limit = self.end if limit is None else min(limit, self.end)
         if start >= limit:
             return None
-        self.goto(start)
         m, every = self.m, self.every
+        last = (limit - 1) // every
+        if self.next_loud(start // every, last, probe) is None:
+            return None                               # nothing it waits for runs before the limit
+        self.goto(start)
 
         def report(g=None):
             g = self.now() if g is None else g
@@ -383,12 +396,18 @@ class Engine:
         try:
             with _Hooks(self, probe, report):
                 probe.begin()
-                while m.icount < limit and m.bus.power_off is None:
+                loud = self.next_loud(m.icount // every, last, probe)
+                while m.icount < limit and m.bus.power_off is None and loud is not None:
                     k = m.icount // every
                     nxt = (k + 1) * every
-                    if self.can_skip(k, probe):
-                        if nxt >= limit:
-                            break
+                    if loud < k:
+                        loud = self.next_loud(k, last, probe)
+                        continue
+                    if loud > k and loud < len(self.checkpoints):
+                        probe.end(report)             # nothing can happen until interval `loud`
+                        self._restore(self.checkpoints[loud])
+                        probe.begin()
+                    elif self.can_skip(k, probe):
                         probe.end(report)
                         self._restore(self.checkpoints[k + 1])
                         probe.begin()
@@ -416,13 +435,14 @@ class Engine:
             g = self.now() if g is None else g
             if floor < g < before:
                 hits.append(g)
-        self.ensure_checkpoints(before)
         every = self.every
-        j = min(max(before - 1, 0) // every, len(self.checkpoints) - 1)
+        j = max(before - 1, 0) // every
         searched = before
         try:
             while j >= 0 and (j + 1) * every > floor:
-                if not self.can_skip(j, probe):
+                if not self.quiet(j, probe):
+                    if j >= len(self.checkpoints):
+                        self.goto(j * every)          # lays the checkpoints up to interval j
                     snap = self.checkpoints[j]
                     self._restore(snap)
                     hits.clear()
@@ -438,7 +458,7 @@ class Engine:
                 if self.progress is not None:
                     self.progress(before - searched, before - floor)
                 j -= 1
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             self.dirty = True
             raise Interrupted(max(searched, floor)) from None
         self.dirty = True
@@ -446,6 +466,18 @@ class Engine:
 
     def now(self) -> int:
         return self.recorder.now()
+
+
+def _touches(summary, probe, code_line: int) -> bool:
+    """Could `probe` see anything in the interval `summary` describes?"""
+    code = {pc >> code_line for pc in getattr(probe, "pcs", ()) or ()}
+    if not summary.ran.isdisjoint(code):
+        return True
+    pages = getattr(probe, "pages", ()) or ()
+    if pages and not summary.written.isdisjoint(pages):
+        return True
+    return bool(pages) and getattr(probe, "on_load", None) is not None and \
+        not summary.read.isdisjoint(pages)
 
 
 class _Hooks:

@@ -90,8 +90,13 @@ def test_interactive_ctrl_c_and_line_moves(forkexec, tmp_path):
     term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
     try:
         term.wait_for("(rvtrace)")
-        term.send("break panic", "Enter")                          # never hit: a whole-run search
-        term.wait_for("Breakpoint 1 at")
+        from rvtrace.kernel.image import KernelImage
+        from rvtrace.trace import TraceReader
+        with TraceReader(forkexec.path) as t:
+            img = KernelImage(t.header.kernel_elf())
+        quiet = img.address_of("cpus") + img.size_of_symbol("cpus") - 8   # never changes, hot page
+        term.send(f"watch phys:{quiet:#x} 8", "Enter")             # a whole-run search, no hit
+        term.wait_for("Hardware watchpoint 1")
         term.send("continue", "Enter")
         term.wait_for("replaying:")                                # the progress line, after a second
         term.send("C-c")
@@ -99,6 +104,8 @@ def test_interactive_ctrl_c_and_line_moves(forkexec, tmp_path):
         assert "(Ctrl-C)" in screen and "No more breakpoints" not in screen
         term.wait_for("(rvtrace)", 3)
         time.sleep(0.5)
+        term.send("delete", "Enter")
+        term.wait_for("(rvtrace)", 4)
         term.send("break sys_fork", "Enter")
         term.wait_for("Breakpoint 2 at")
         term.send("start", "Enter")

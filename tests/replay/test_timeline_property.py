@@ -85,10 +85,10 @@ def test_searches_stop_where_a_forward_scan_does(recording):
     rng = random.Random(8)
     with ReplaySession(recording, checkpoint_every=EVERY) as s:
         end = s.end_icount
-        for _ in range(3):
+        for _ in range(2):
             stops = random_stops(s, rng)
             hits = all_hits(s, stops)
-            for _ in range(4):
+            for _ in range(3):
                 p = rng.randrange(1, end)
                 s.goto_icount(p)
                 if s.event is not None and s.event.icount == p:
@@ -114,14 +114,14 @@ def _line_scan(s: ReplaySession, mover: LineMover, start: int, stop: int):
     return out
 
 
-def user_positions(s: ReplaySession, rng: random.Random, n: int) -> list[int]:
-    """Random positions where hart 0 runs user code (a program's source lines)."""
-    end, out = s.end_icount, []
-    for _ in range(400):
-        p = rng.randrange(1, end)
-        h = s.state_at(p).harts[0]
-        if h.priv == 0:
-            out.append(p)
+def user_positions(s: ReplaySession, rng: random.Random, n: int) -> list[tuple[int, int]]:
+    """(icount, hart) at random moments a little before programs' system calls: user code."""
+    calls = [ev for ev in s.trace.events() if ev.kind == Kind.SYSCALL_ENTER and ev.pid >= 2]
+    out = []
+    for ev in rng.sample(calls, min(len(calls), 4 * n)):
+        p = s.engine.hart_instructions_back(ev.hart, ev.icount, rng.randint(1, 60))
+        if s.state_at(p).harts[ev.hart].priv == 0:
+            out.append((p, ev.hart))
             if len(out) == n:
                 break
     return out
@@ -129,19 +129,19 @@ def user_positions(s: ReplaySession, rng: random.Random, n: int) -> list[int]:
 
 def test_step_and_reverse_step_follow_the_lines_a_scan_sees(recording):
     rng = random.Random(5)
-    window = 1500
+    window = 1000
     with ReplaySession(recording, checkpoint_every=EVERY) as s:
         checked = 0
-        for p in user_positions(s, rng, 4):
+        for p, hart in user_positions(s, rng, 3):
             s.goto_icount(p)
-            s.select_hart(0)
+            s.select_hart(hart)
             mover = LineMover(s, over_calls=False)
-            here = mover.line(s.machine.harts[0].pc)
+            here = mover.line(s.machine.harts[hart].pc)
             ahead = _line_scan(s, mover, p, min(p + window, s.end_icount))
             nxt = next((i for i, line in ahead if i > p and line != here), None)
             if here is not None and nxt is not None:
                 s.goto_icount(p)
-                s.select_hart(0)
+                s.select_hart(hart)
                 s.step()
                 assert s.icount == nxt, (p, here)
                 checked += 1
@@ -156,7 +156,7 @@ def test_step_and_reverse_step_follow_the_lines_a_scan_sees(recording):
             if k == 0:
                 continue                        # the run may begin before the window
             s.goto_icount(p)
-            s.select_hart(0)
+            s.select_hart(hart)
             s.reverse_step()
             assert s.icount == before[k][0], (p, here, before[target])
             checked += 1
