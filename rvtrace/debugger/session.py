@@ -113,7 +113,7 @@ class DebugSession:
     def current_event_or_error(self) -> Event:
         ev = self.event
         if ev is None:
-            raise UserError("not at an event yet (before the first one): try `step` or `start`")
+            raise UserError("not at an event yet (before the first one): try `step-event` or `start`")
         return ev
 
     @property

@@ -408,7 +408,7 @@ class ReplaySession:
             raise ReplayError("no symbols in this trace: use stepi / nexti")
         try:
             move()
-        except Interrupted as stopped:
+        except Interrupted:
             raise Interrupted(self.icount, f"Interrupted at icount {self.icount}") from None
         return self.position
 
