@@ -1,6 +1,7 @@
-"""Replay speed: event moves on a >= 1 M event trace, `goto @N` and `reverse-stepi` anywhere.
+"""Replay speed: event moves on a >= 1 M event trace, `goto @N` and `reverse-stepi` anywhere,
+and long moves in a fresh debugger against `rvtrace run`.
 
-    python bench/bench_replay.py [--events N] [--program NAME] [--every N]
+    python bench/bench_replay.py [--events N] [--program NAME] [--every N] [--only long]
 
 1. Event moves (goal <= 20 ms each): a synthetic trace of N events (default
    1,000,000) written with the reference writer (rvtrace.trace.synthetic).
@@ -10,13 +11,22 @@
 2. Re-execution (goal <= 0.5 s): a real recording of PROGRAM (default
    selftest) on the bundled kernel; `goto @N` and `reverse-stepi` at random
    points, after one pass to the end has laid the checkpoints (timed apart).
+3. Long moves (goal: each <= 0.3 of `rvtrace run PROGRAM`, measured in the
+   same run): each in a fresh `rvtrace replay -batch` process on the
+   recording of part 2 -- `break panic` + `continue` to the end,
+   `reverse-continue` from the end to the start (with `break panic`), `goto`
+   to the middle. Figures are CPU seconds of the child processes (the
+   machine may be shared), wall seconds in brackets.
 Prints the figures; never asserts timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -95,7 +105,7 @@ def bench_events(n: int, tmp: Path) -> None:
     s.close()
 
 
-def bench_reexecution(program: str, every: int, tmp: Path) -> None:
+def record_program(program: str, tmp: Path):
     from rvtrace.guest.bundle import bundled_boot
     from rvtrace.machine.config import MachineConfig
     from rvtrace.record import record
@@ -103,7 +113,40 @@ def bench_reexecution(program: str, every: int, tmp: Path) -> None:
     path = tmp / f"{program}.mp"
     t = time.perf_counter()
     r = record(MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs), path, console_echo=lambda b: None)
-    rec_s = time.perf_counter() - t
+    return path, r, time.perf_counter() - t
+
+
+def child_seconds(argv: list[str]) -> tuple[float, float]:
+    """(CPU, wall) seconds of a fresh `rvtrace` process."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "rvtrace.cli", *argv], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
+
+
+def bench_long_moves(program: str, path: Path, end: int) -> None:
+    run_cpu, run_wall = child_seconds(["run", program])
+    print(f"long moves in a fresh debugger on {program}, against `rvtrace run {program}` "
+          f"({run_cpu:.1f} s CPU [{run_wall:.1f} s wall]); goal <= 0.3")
+    base = ["replay", str(path), "-batch"]
+    moves = [("break panic + continue (to the end)", ["-ex", "break panic", "-ex", "continue"]),
+             ("reverse-continue from the end to the start", ["-ex", "break panic", "-ex", "end",
+                                                             "-ex", "reverse-continue"]),
+             ("goto the middle", ["-ex", f"goto @{end // 2}"])]
+    opened, _ = child_seconds(base + ["-ex", "when"])
+    for label, ex in moves:
+        cpu, wall = child_seconds(base + ex)
+        print(f"  {label:<44} {cpu:7.2f} s CPU [{wall:6.2f} s wall]  ratio {cpu / run_cpu:5.2f}"
+              f"{'' if cpu / run_cpu <= 0.3 else '  OVER GOAL'}")
+    print(f"  {'(opening the trace alone)':<44} {opened:7.2f} s CPU")
+
+
+def bench_reexecution(program: str, every: int, tmp: Path, recorded=None) -> None:
+    path, r, rec_s = recorded or record_program(program, tmp)
     print(f"re-execution on {program}: {r.icount:,} instructions, {r.events:,} events "
           f"(recorded in {rec_s:.1f} s); checkpoints every {every:,}; goal 500 ms")
     s = ReplaySession(path, checkpoint_every=every)
@@ -135,11 +178,18 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--program", default="selftest")
     ap.add_argument("--every", type=int, default=None, help="checkpoint spacing (instructions)")
+    ap.add_argument("--only", choices=["events", "reexecution", "long"], default=None)
     a = ap.parse_args()
     from rvtrace.replay.engine import DEFAULT_EVERY
     with tempfile.TemporaryDirectory() as d:
-        bench_events(a.events, Path(d))
-        bench_reexecution(a.program, a.every or DEFAULT_EVERY, Path(d))
+        if a.only in (None, "events"):
+            bench_events(a.events, Path(d))
+        if a.only in (None, "reexecution", "long"):
+            recorded = record_program(a.program, Path(d))
+            if a.only != "long":
+                bench_reexecution(a.program, a.every or DEFAULT_EVERY, Path(d), recorded)
+            if a.only != "reexecution":
+                bench_long_moves(a.program, recorded[0], recorded[1].icount)
 
 
 if __name__ == "__main__":

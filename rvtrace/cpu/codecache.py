@@ -13,6 +13,29 @@ stale), and pages the replay watches for data (`set_data_watch`).
 
 from __future__ import annotations
 
+CODE_LINE = 6                   # Activity notes the code that ran by 64-byte lines
+
+
+class Activity:
+    """What the harts did while it was on (`CodeCache.activity`): the code that ran (virtual
+    addresses, by 64-byte line: `pc >> CODE_LINE`), the physical pages loaded from and stored
+    into -- supersets, never less than happened.
+
+    Complete for a stretch only if every hart's TLBs and block tables were empty when it
+    started (`Hart.flush_tlb()`): each page is noted when an entry leading there is made,
+    and bulk loops (accel.py) only run through entries made that way."""
+
+    __slots__ = ("ran", "read", "written")
+
+    def __init__(self):
+        self.ran: set[int] = set()
+        self.read: set[int] = set()
+        self.written: set[int] = set()
+
+    def ran_block(self, pcs) -> None:
+        """A block is about to run (its pcs, then the pc after it)."""
+        self.ran.update({pc >> CODE_LINE for pc in pcs[:-1]})
+
 
 class Block:
     """A translated block: its function, length and the pc of each instruction."""
@@ -34,6 +57,7 @@ class CodeCache:
         self.data_watch: frozenset = frozenset()      # physical pages the replay watches
         self.on_store = None                          # fn(ppage), before a store into data_watch
         self.on_load = None                           # fn(hart, paddr, size), after a load from it
+        self.activity: Activity | None = None         # pages used, while a replay summarises
 
     def attach(self, hart) -> None:
         self.harts.append(hart)
@@ -99,6 +123,8 @@ class CodeCache:
         """Drop translations of [paddr, paddr+size) (DMA writes)."""
         if size <= 0:
             return
+        if self.activity is not None:
+            self.activity.written.update(range(paddr >> 12, ((paddr + size - 1) >> 12) + 1))
         for page in range(paddr >> 12, ((paddr + size - 1) >> 12) + 1):
             if self.is_watched_page(page):
                 self.written(page)

@@ -296,6 +296,8 @@ class Hart(CsrFile, Mmu, Traps):
                 self.take_trap(e.cause, e.tval, pc)
                 return None
             cache.put(key, blk)
+        if cache.activity is not None:
+            cache.activity.ran_block(blk.pcs)
         t = (blk.fn, blk.n, blk)
         (ctx.singles if single else ctx.blocks)[pc] = t
         return t

@@ -89,6 +89,8 @@ class Mmu:
 
     def _fill_write(self, va: int, pa: int) -> None:
         delta = self._ram_delta(va, pa)
+        if self.code_cache.activity is not None:
+            self.code_cache.activity.written.add(pa >> 12)
         w = self._ctx.w
         w[va >> 12] = delta
         self._w_owners.setdefault(pa >> 12, []).append((w, va >> 12))
@@ -150,6 +152,8 @@ class Mmu:
         want = PTE_A | (PTE_D if access == STORE else 0)
         if update and pte & want != want:               # Svadu: hardware sets A and D
             _Q.pack_into(self.ram, off, pte | want)
+            if self.code_cache.activity is not None:
+                self.code_cache.activity.written.add((off + self.ram_base) >> 12)
         return ((ppn | ((va >> 12) & low)) << 12) | (va & 0xFFF)
 
     def debug_translate(self, va: int, access: int = LOAD) -> int | None:
@@ -192,6 +196,8 @@ class Mmu:
             if delta is not None:
                 i = delta + va
                 value = int.from_bytes(self.ram[i:i + size], "little")
+                if self.code_cache.activity is not None:
+                    self.code_cache.activity.read.add(pa >> 12)
                 if pa >> 12 in self.code_cache.data_watch:
                     self._watched_load(pa, size)     # no TLB entry: every load there is seen
                 else:
@@ -215,6 +221,8 @@ class Mmu:
         off = pa - self.ram_base
         if 0 <= off and off + size <= self.ram_size:
             value = int.from_bytes(self.ram[off:off + size], "little")
+            if self.code_cache.activity is not None:
+                self.code_cache.activity.read.add(pa >> 12)
             if pa >> 12 in self.code_cache.data_watch:
                 self._watched_load(pa, size)
             return value
@@ -258,6 +266,8 @@ class Mmu:
         off = pa - self.ram_base
         if 0 <= off and off + size <= self.ram_size:
             cache = self.code_cache
+            if cache.activity is not None:
+                cache.activity.written.update((pa >> 12, (pa + size - 1) >> 12))
             for page in {pa >> 12, (pa + size - 1) >> 12}:
                 if cache.is_watched_page(page):
                     cache.written(page)

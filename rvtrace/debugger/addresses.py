@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from rvtrace.errors import UserError
 
-from rvtrace.cpu.arch import ABI_NAMES, REGISTER_NUMBER  # noqa: F401  (register names, written once)
+from rvtrace.cpu.arch import ABI_NAMES, PAGE_SIZE, REGISTER_NUMBER, SV39_MAXVA  # noqa: F401  (written once)
+
+# Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
+TRAMPOLINE = SV39_MAXVA - PAGE_SIZE
 
 
 @dataclass(frozen=True)

@@ -336,21 +336,19 @@ class BreakpointTable:
 
     def hit_by(self, ev: Event, fields_of: Callable[[Event], dict]) -> Breakpoint | None:
         """The first enabled event breakpoint `ev` satisfies (condition included), or None."""
-        fields = None
-        for bp in self.event_breakpoints():
-            if ev.kind not in bp.kinds:
-                continue
-            if bp.output_text is not None:
-                if ev.number not in bp.events:
-                    continue
-            elif not bp.match(ev):
-                continue
-            if bp.condition is not None:
-                fields = fields if fields is not None else fields_of(ev)
-                if not bp.condition(fields):
-                    continue
-            return bp
-        return None
+        return next((bp for bp in self.event_breakpoints() if self.matches(bp, ev, fields_of)), None)
+
+    @staticmethod
+    def matches(bp: Breakpoint, ev: Event, fields_of: Callable[[Event], dict]) -> bool:
+        """Does event breakpoint `bp` stop at `ev` (its condition included)?"""
+        if ev.kind not in bp.kinds:
+            return False
+        if bp.output_text is not None:
+            if ev.number not in bp.events:
+                return False
+        elif not bp.match(ev):
+            return False
+        return bp.condition is None or bool(bp.condition(fields_of(ev)))
 
     def watched_kinds(self) -> frozenset:
         """Kinds any enabled event breakpoint may stop on (a quick filter for searches)."""

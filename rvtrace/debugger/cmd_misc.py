@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rvtrace.debugger.commands import command, help_text
+from rvtrace.debugger.commands import QuitRequested, command, help_text
 from rvtrace.errors import UserError
 from rvtrace.files import check_input
 
@@ -22,7 +22,6 @@ def cmd_info(session, arg):      # dispatched to the INFO table by commands.reso
 
 @command("quit", "q", "exit", usage="quit", summary="leave the debugger")
 def cmd_quit(session, arg):
-    from rvtrace.debugger.session import QuitRequested
     raise QuitRequested()
 
 

@@ -1,15 +1,18 @@
-"""Moving through time: continue, reverse-continue, step, reverse-step, stepi, reverse-stepi,
-next, reverse-next, finish, goto, start, end, when.
+"""Moving through time, with gdb's words and meanings: continue, reverse-continue; step, next,
+until, advance, finish and reverse-step, reverse-next, reverse-finish by source line; stepi,
+nexti and their reverse forms by instruction; step-event/se and reverse-step-event/rse by
+event; goto, start, end, when.
 
-Event moves (continue to an event breakpoint, step, goto N) walk the event
-index. Instruction moves (stepi, next, finish, goto @N, pc breakpoints and
-watchpoints) ask the replay engine to re-execute.
+Every move is asked of the replay session, which owns the position and does
+the searching; these commands say what the user meant and show where it
+ended. Ctrl-C stops a long move where it got to, and says where.
 """
 
 from __future__ import annotations
 
 from rvtrace.debugger.commands import command
 from rvtrace.errors import UserError
+from rvtrace.replay import Interrupted
 
 
 def _count(arg: str, what: str = "a count") -> int:
@@ -50,8 +53,8 @@ def cmd_reverse_continue(session, arg):
 
 
 def _run(session, forward: bool, quiet: bool = False) -> bool:
-    """One continue; False when it ran into an end of the trace. `quiet`: a stop on the way
-    to the N-th breakpoint of `continue N` (counted, not shown)."""
+    """One continue; False when it ran into an end of the trace (or was interrupted). `quiet`: a
+    stop on the way to the N-th breakpoint of `continue N` (counted, not shown)."""
     n = len(session.trace)
     if n == 0:
         raise UserError("the trace holds no events")
@@ -66,26 +69,12 @@ def _run(session, forward: bool, quiet: bool = False) -> bool:
     if not forward and at_start:
         raise UserError("already at the start of the trace (event 0); nothing before it. "
                         "Try `continue` or `end`")
-    table = session.breakpoints
-    found = None
-    if table.event_breakpoints():
-        match = session.event_filter()
-        if forward:
-            found = session.cursor.find_next(session.event_number + 1, match)
-        else:
-            start = session.event_number - 1 if session.at_event else session.event_number
-            found = session.cursor.find_prev(start, match)
-    stop = None
-    if table.pc_breakpoints() or table.watchpoints():
-        bound = found.icount if found is not None else None
-        stop = session.machine.search(forward, bound)     # an instruction-level stop before `found`
+    stops = session.stop_set()
+    stop = moving(session, lambda: session.engine.search(stops, forward)) if stops else None
+    if stop is INTERRUPTED:
+        return False
     if stop is not None:
-        session.set_icount(stop.icount, stop.hart)
-        _hit(session, stop.breakpoint, stop.why, quiet)
-        return True
-    if found is not None:
-        session.set_event(found.number)
-        _hit(session, table.hit_by(found, session.fields_of), None, quiet)
+        _hit(session, stop.key, _why(stop), quiet)
         return True
     if forward:
         session.set_event(n - 1)
@@ -100,6 +89,36 @@ def _run(session, forward: bool, quiet: bool = False) -> bool:
     return False
 
 
+INTERRUPTED = object()
+
+
+def moving(session, move):
+    """Run a move; Ctrl-C stops it where it got to (the replay moved there): say where, as gdb does."""
+    try:
+        return move()
+    except Interrupted as exc:
+        session.failed = True
+        session.printer.line([("class:stop", f"{exc} (Ctrl-C)")])
+        session.report_position()
+        return INTERRUPTED
+
+
+def _why(stop) -> str | None:
+    if stop.event is not None or (stop.old is None and stop.new is None):
+        return None
+    if not stop.old:
+        return f"Value = {_hexbytes(stop.new)}"
+    return f"Old value = {_hexbytes(stop.old)}\nNew value = {_hexbytes(stop.new)}"
+
+
+def _hexbytes(data: bytes | None) -> str:
+    if not data:
+        return "?"
+    if len(data) in (1, 2, 4, 8):
+        return hex(int.from_bytes(data, "little"))
+    return data.hex(" ")
+
+
 def _hit(session, bp, why=None, quiet=False):
     if bp is not None:
         bp.hits += 1
@@ -111,28 +130,105 @@ def _hit(session, bp, why=None, quiet=False):
 
 # --- one event -------------------------------------------------------------------------------
 
-@command("step", "s", usage="step [N]", group="moving",
+@command("step-event", "se", usage="step-event [N]", group="moving",
          summary="go to the next event (N events on)")
-def cmd_step(session, arg):
+def cmd_step_event(session, arg):
     n = _count(arg)
     target = session.event_number + n
     last = len(session.trace) - 1
     if session.event_number >= last and session.at_event:
-        raise UserError(f"already at the last event ({last}); nothing after it. Try `reverse-step`")
+        raise UserError(f"already at the last event ({last}); nothing after it. Try `reverse-step-event`")
     session.set_event(min(target, last))
     session.report_position()
 
 
-@command("reverse-step", "rs", usage="reverse-step [N]", group="moving",
+@command("reverse-step-event", "rse", usage="reverse-step-event [N]", group="moving",
          summary="go to the previous event (N events back)")
-def cmd_reverse_step(session, arg):
+def cmd_reverse_step_event(session, arg):
     n = _count(arg)
     if session.event_number < 0 or (session.event_number == 0 and session.at_event):
-        raise UserError("already at the first event (0); nothing before it. Try `step`")
+        raise UserError("already at the first event (0); nothing before it. Try `step-event`")
     # Between events, the event at or before the position is the first one back.
     target = session.event_number - n + (0 if session.at_event else 1)
     session.set_event(max(target, 0))
     session.report_position()
+
+
+# --- source lines ----------------------------------------------------------------------------
+
+def _lines(session, arg, move) -> None:
+    """N line moves of the current hart, then where we are (Ctrl-C: where it got to)."""
+    for _ in range(_count(arg)):
+        if moving(session, move) is INTERRUPTED:
+            return
+    session.report_position()
+
+
+@command("step", "s", usage="step [N]", group="moving",
+         summary="run to the next source line of the current hart, entering calls",
+         details="As gdb's step: a call into a function with line information is entered, one "
+                 "without it (assembly) is stepped over, and so are system calls and traps. "
+                 "Event by event: `step-event` (se).")
+def cmd_step(session, arg):
+    _lines(session, arg, session.engine.step)
+
+
+@command("next", "n", usage="next [N]", group="moving",
+         summary="run to the next source line of the current hart, stepping over calls")
+def cmd_next(session, arg):
+    _lines(session, arg, session.engine.next)
+
+
+@command("reverse-step", "rs", usage="reverse-step [N]", group="moving",
+         summary="go back to the beginning of the previous source line (entering calls)",
+         details="Event by event: `reverse-step-event` (rse).")
+def cmd_reverse_step(session, arg):
+    _lines(session, arg, session.engine.reverse_step)
+
+
+@command("reverse-next", "rn", usage="reverse-next [N]", group="moving",
+         summary="go back to the beginning of the previous source line, stepping back over calls")
+def cmd_reverse_next(session, arg):
+    _lines(session, arg, session.engine.reverse_next)
+
+
+@command("until", "u", usage="until [LOCATION]", group="moving",
+         summary="like next, but never back into a loop; with LOCATION: run until it is reached",
+         details="LOCATION: a function, *ADDRESS or FILE:LINE, on the current hart.")
+def cmd_until(session, arg):
+    if arg.strip():
+        return cmd_advance(session, arg)
+    _lines(session, "", session.engine.until)
+
+
+@command("advance", usage="advance LOCATION", group="moving",
+         summary="run until the current hart reaches LOCATION (a function, *ADDRESS or FILE:LINE)")
+def cmd_advance(session, arg):
+    pcs = _location(session, arg)
+    if moving(session, lambda: session.engine.run_to(pcs, hart=session.hart)) is INTERRUPTED:
+        return
+    session.report_position()
+
+
+def _location(session, arg: str) -> set[int]:
+    text = arg.strip()
+    if not text:
+        raise UserError("advance where? a function, *ADDRESS or FILE:LINE")
+    if text.startswith("*"):
+        text = text[1:]
+    try:
+        return {int(text, 0)}
+    except ValueError:
+        pass
+    if ":" in text and text.rsplit(":", 1)[1].isdigit():
+        pcs = session.engine.line_addresses(*text.rsplit(":", 1))
+        if not pcs:
+            raise UserError(f"no code for line {text}")
+        return pcs
+    addr = session.resolve_symbol(text)
+    if addr is None:
+        raise UserError(f"unknown location {text!r}: a function, *ADDRESS or FILE:LINE")
+    return {addr}
 
 
 # --- instructions ----------------------------------------------------------------------------
@@ -141,38 +237,35 @@ def cmd_reverse_step(session, arg):
          summary="execute N instructions (default 1) of the current hart",
          details="Other harts run in between as the recorded schedule says.")
 def cmd_stepi(session, arg):
-    session.machine.stepi(_count(arg), forward=True)
-    session.report_position()
+    n = _count(arg)
+    if moving(session, lambda: session.engine.stepi(n)) is not INTERRUPTED:
+        session.report_position()
 
 
 @command("reverse-stepi", "rsi", usage="reverse-stepi [N]", group="moving",
          summary="go back N instructions (default 1) of the current hart")
 def cmd_reverse_stepi(session, arg):
-    session.machine.stepi(_count(arg), forward=False)
-    session.report_position()
+    n = _count(arg)
+    if moving(session, lambda: session.engine.reverse_stepi(n)) is not INTERRUPTED:
+        session.report_position()
 
 
-@command("next", "n", usage="next [N]", group="moving",
+@command("nexti", "ni", usage="nexti [N]", group="moving",
          summary="execute the next instruction of the current hart, stepping over calls")
-def cmd_next(session, arg):
-    for _ in range(_count(arg)):
-        session.machine.next(forward=True)
-    session.report_position()
+def cmd_nexti(session, arg):
+    _lines(session, arg, session.engine.nexti)
 
 
-@command("reverse-next", "rn", usage="reverse-next [N]", group="moving",
-         summary="go back one instruction of the current hart, stepping over calls")
-def cmd_reverse_next(session, arg):
-    for _ in range(_count(arg)):
-        session.machine.next(forward=False)
-    session.report_position()
+@command("reverse-nexti", "rni", usage="reverse-nexti [N]", group="moving",
+         summary="go back one instruction of the current hart, stepping back over calls")
+def cmd_reverse_nexti(session, arg):
+    _lines(session, arg, session.engine.reverse_nexti)
 
 
 @command("reverse-finish", usage="reverse-finish", group="moving",
          summary="go back to where the current function was called (the call instruction)")
 def cmd_reverse_finish(session, arg):
-    session.machine.reverse_finish()
-    session.report_position()
+    _lines(session, "", session.engine.reverse_finish)
 
 
 @command("finish", "fin", usage="finish", group="moving",
@@ -181,7 +274,8 @@ def cmd_finish(session, arg):
     m = session.machine
     frame = session.describe_address(m.pc())
     session.printer.line(f"Run till exit from {frame}")
-    m.finish()
+    if moving(session, session.engine.finish) is INTERRUPTED:
+        return
     session.report_position()
     a0 = m.register_value("a0")
     a0 = a0 - (1 << 64) if a0 >> 63 else a0             # the value a C function returns, signed
@@ -202,7 +296,8 @@ def cmd_goto(session, arg):
             icount = int(arg[1:].replace("_", "").replace(",", ""), 0)
         except ValueError:
             raise UserError(f"bad instruction count {arg[1:]!r}: write e.g. `goto @324778`") from None
-        session.machine.goto_icount(icount)
+        if moving(session, lambda: session.machine.goto_icount(icount)) is INTERRUPTED:
+            return
     else:
         try:
             number = int(arg, 0)
@@ -235,7 +330,7 @@ def cmd_hart(session, arg):
             raise UserError(f"hart N: {arg.strip()!r} is not a hart number") from None
         if not 0 <= n < harts:
             raise UserError(f"there is no hart {n}: this machine has harts 0 to {harts - 1}")
-        session.engine.hart = n
+        session.engine.select_hart(n)
     session.printer.line(f"Hart {session.hart} (of {harts}); stepi, next, finish and info registers "
                          "apply to it")
 

@@ -20,6 +20,10 @@ from typing import Callable
 from rvtrace.errors import UserError
 
 
+class QuitRequested(Exception):
+    """`quit`: leave the debugger (batch mode stops running commands too)."""
+
+
 @dataclass
 class Command:
     name: str

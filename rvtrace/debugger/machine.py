@@ -7,16 +7,14 @@ machine; this view adds what a debugger user means:
   page table, else through the running process's own page table (so user
   addresses read while the hart is in the kernel), or physical with `phys:`;
 - values of kernel variables through DWARF (print);
-- where each process is (info procs), frames (bt), source frames (list);
-- stepping (stepi, next, finish, goto @N) and the instruction-level search
-  behind pc breakpoints and watchpoints.
+- where each process is (info procs), frames (bt), source frames (list).
+It never moves: moves and searches are the replay session's.
 """
 
 from __future__ import annotations
 
-from rvtrace.debugger.addresses import ABI_NAMES, REGISTER_NUMBER, Address
+from rvtrace.debugger.addresses import ABI_NAMES, REGISTER_NUMBER, TRAMPOLINE, Address
 from rvtrace.errors import UserError
-from rvtrace.replay import EndOfTrace
 
 KERNEL_BASE = 0x80000000
 
@@ -32,13 +30,6 @@ def open_engine(path, interactive: bool = False):
 
 class _Unmapped(UserError):
     """An address nothing maps (the message says where it looked)."""
-
-
-class Stop:
-    """Where an instruction-level search stopped, and why."""
-
-    def __init__(self, icount: int, breakpoint, why: str | None = None, hart: int | None = None):
-        self.icount, self.breakpoint, self.why, self.hart = icount, breakpoint, why, hart
 
 
 class MachineView:
@@ -189,7 +180,6 @@ class MachineView:
         return img.size_of_symbol(name) if img and name in img.symbols else None
 
     def source_line(self, pc: int) -> tuple[str, int] | None:
-        from rvtrace.debugger.session import TRAMPOLINE
         k = self.s.kernel
         if k is not None and TRAMPOLINE <= pc < TRAMPOLINE + 4096 and k.address_of("trampoline"):
             pc = pc - TRAMPOLINE + k.address_of("trampoline")    # the trampoline page, mapped high
@@ -280,94 +270,13 @@ class MachineView:
             out.append((loc.pc, name, place))
         return out
 
-    # --- moving ------------------------------------------------------------------------------------------
-
-    def stepi(self, n: int, forward: bool) -> None:
-        if forward:
-            self.r.stepi(n)
-        else:
-            self.r.reverse_stepi(n)
-
-    def next(self, forward: bool) -> None:
-        if forward:
-            self.r.next()
-        else:
-            self.r.reverse_next()
-
-    def finish(self) -> None:
-        self.r.finish()
-
-    def reverse_finish(self) -> None:
-        self.r.reverse_finish()
+    # --- moving (the replay session moves; this only says what the user meant) ----------------
 
     def goto_icount(self, icount: int) -> None:
         end = self.r.end_icount
         if not 0 <= icount <= end:
             raise UserError(f"icount {icount} is outside this recording (0 to {end})")
         self.r.goto_icount(icount)
-
-    # --- instruction-level searches ---------------------------------------------------------------------
-
-    def search(self, forward: bool, bound: int | None) -> Stop | None:
-        """The first (last, backwards) pc-breakpoint or watchpoint hit strictly between the position
-        and `bound` (an icount; None: the end or the start of the recording)."""
-        from rvtrace.debugger.probes import BreakProbe
-        table = self.s.breakpoints
-        pcs, watches = table.pc_breakpoints(), table.watchpoints()
-        stops: list[Stop] = []
-        if pcs:
-            probe = BreakProbe(self.r.engine, pcs, self.s)
-            start = self.s.icount
-            hit = (self.r.engine.search_forward(start, probe) if forward
-                   else self.r.engine.search_backward(start, probe))
-            if hit is not None:
-                bp, hart = probe.hits.get(hit, (pcs[0], None))
-                stops.append(Stop(hit, bp, None, hart))
-        for bp in watches:
-            stop = self._watch_search(bp, forward)
-            if stop is not None:
-                stops.append(stop)
-        if bound is not None:
-            stops = [st for st in stops if (st.icount < bound if forward else st.icount > bound)]
-        if not stops:
-            return None
-        return min(stops, key=lambda st: st.icount) if forward else max(stops, key=lambda st: st.icount)
-
-    def _watch_search(self, bp, forward: bool) -> Stop | None:
-        w = bp.watch
-        here = (self.s.icount, self.s.event_number, self.hart)
-        if not forward:
-            if here[0] == 0:
-                return None
-            # The engine's backward search counts a change that ends exactly at the position
-            # (the one we are standing on); start one instruction earlier to find the one before.
-            self.r.icount = here[0] - 1
-        try:
-            hit = self.r.watch(w.addr, w.length, reverse=not forward, physical=w.physical,
-                               read=w.access == "read")
-        except EndOfTrace:                         # no such access in that direction
-            return None
-        finally:
-            self._restore_position(here)
-        if w.access == "read":
-            why = f"Value = {_hexbytes(hit.new)}"
-        else:
-            why = f"Old value = {_hexbytes(hit.old)}\nNew value = {_hexbytes(hit.new)}"
-        return Stop(hit.icount, bp, why, here[2])
-
-    def _restore_position(self, here) -> None:
-        """Put the replay position back (a search moves it; the caller decides where to go)."""
-        icount, number, hart = here
-        self.r.icount, self.r.hart = icount, hart
-        self.r.cursor.number = number
-
-
-def _hexbytes(data: bytes) -> str:
-    if not data:
-        return "?"
-    if len(data) in (1, 2, 4, 8):
-        return hex(int.from_bytes(data, "little"))
-    return data.hex(" ")
 
 
 def _short(path: str) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 
 from rvtrace.debugger.printer import Printer
-from rvtrace.debugger.session import DebugSession, QuitRequested
+from rvtrace.debugger.commands import QuitRequested
+from rvtrace.debugger.session import DebugSession
 from rvtrace.errors import UserError
 
 
@@ -31,6 +32,9 @@ def run_replay(path, commands: list[tuple[str, str]], batch: bool, colour: str =
     use_colour = colour == "always" or (colour == "auto" and sys.stdout.isatty())
     printer = Printer(colour=use_colour and not interactive, interactive=interactive)
     session = open_session(path, printer, interactive, source_dirs)
+    if sys.stderr.isatty():
+        from rvtrace.debugger.progress import ProgressLine
+        session.show_progress(ProgressLine(sys.stderr))
     _banner(session, quiet=batch)
     try:
         for kind, text in commands:
@@ -75,7 +79,7 @@ def _banner(session: DebugSession, quiet: bool) -> None:
     reason = getattr(session.engine, "why_not", None)
     if reason and not getattr(session.engine, "can_execute", False):
         session.printer.error(f"warning: events only -- {reason}")
-    session.printer.line("At the start, before event 0. `continue`, `step`, `break exec` ...")
+    session.printer.line("At the start, before event 0. `break exec`, `continue`, `step-event`, `stepi` ...")
 
 
 def replay_command(path, ex: list[tuple[str, str]], batch: bool, source_dirs=()) -> int:

@@ -36,10 +36,13 @@ class Printer:
         self.colour = colour
         self.interactive = interactive
         self.lines_printed = 0
+        self.before_output = None          # e.g. erase a progress line before printing
 
     def line(self, content: str | Fragments = "") -> None:
         frags = [("", content)] if isinstance(content, str) else content
         self.lines_printed += 1
+        if self.before_output is not None:
+            self.before_output()
         if self.interactive or self.colour:
             self._styled(frags)
         else:

@@ -21,14 +21,16 @@ from rvtrace.debugger.addresses import ABI_NAMES
 from rvtrace.debugger.breakpoints import EVENT_WORDS, INTERRUPT_WORDS
 from rvtrace.debugger.eventtext import ALL_FIELDS
 from rvtrace.debugger.printer import style
-from rvtrace.debugger.session import QuitRequested
+from rvtrace.debugger.commands import QuitRequested
 from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 
 HISTORY_FILE = Path(os.environ.get("RVTRACE_HISTORY", Path.home() / ".rvtrace_history"))
 # Commands an empty line repeats (gdb repeats the moving ones).
 REPEATABLE = {"step", "reverse-step", "stepi", "reverse-stepi", "next", "reverse-next", "continue",
-              "reverse-continue", "list", "x", "up", "down"}
-SYMBOL_COMMANDS = {"print", "x", "disassemble", "list", "watch", "rwatch", "ptype", "whatis", "display"}
+              "reverse-continue", "list", "x", "up", "down", "nexti", "reverse-nexti", "step-event",
+              "reverse-step-event", "until"}
+SYMBOL_COMMANDS = {"print", "x", "disassemble", "list", "watch", "rwatch", "ptype", "whatis", "display",
+                   "advance", "until"}
 BREAK_COMMANDS = {"break", "tbreak", "events"}
 MAX_SYMBOL_COMPLETIONS = 200
 REGISTERS = ("pc",) + ABI_NAMES[1:] + ("sstatus", "sepc", "scause", "stval", "satp", "stvec")

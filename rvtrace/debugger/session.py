@@ -16,25 +16,18 @@ did (batch mode's exit code).
 
 from __future__ import annotations
 
-from rvtrace.debugger import commands
+from rvtrace.debugger import commands, vocabulary  # noqa: F401  (vocabulary: registers the commands)
+from rvtrace.debugger.addresses import TRAMPOLINE
 from rvtrace.debugger.breakpoints import Breakpoint, BreakpointTable
+from rvtrace.debugger.commands import QuitRequested
 from rvtrace.debugger.eventtext import condition_fields, event_fragments, pid_style, process_label
 from rvtrace.debugger.facts import TraceFacts
 from rvtrace.debugger.printer import Printer
 from rvtrace.errors import UserError
+from rvtrace.replay import EventStop, PcStop, StopSet, WatchStop
 from rvtrace.trace.events import Event, Kind
 
-# Import the command modules so that they register themselves.
-from rvtrace.debugger import cmd_breakpoints, cmd_events, cmd_moves, cmd_state, cmd_code, cmd_misc  # noqa: F401,E402
-from rvtrace.debugger import cmd_frames, cmd_data, cmd_analysis  # noqa: F401,E402
-
-
-# Where xv6-style kernels map the trampoline page in every address space (MAXVA - PGSIZE, Sv39).
-TRAMPOLINE = (1 << 38) - 4096
-
-
-class QuitRequested(Exception):
-    """`quit`: leave the debugger (batch mode stops running commands too)."""
+__all__ = ["DebugSession", "QuitRequested", "TRAMPOLINE"]
 
 
 class DebugSession:
@@ -52,6 +45,13 @@ class DebugSession:
         self.last_x_end = None
         self.last_list = None                  # (icount, file, last line shown) for `list` again
         self.values_printed = 0                # print's $N, as in gdb
+        self.progress = None                   # a ProgressLine while commands run (on a terminal)
+
+    def show_progress(self, progress) -> None:
+        """Let long moves say how far they got (`progress(done, total)`, begin(), end())."""
+        self.progress = progress
+        self.engine.progress = progress
+        self.printer.before_output = progress.clear
 
     def close(self) -> None:
         self.facts.close()
@@ -64,6 +64,8 @@ class DebugSession:
         line = line.strip()
         if not line or line.startswith("#"):
             return True
+        if self.progress is not None:
+            self.progress.begin()
         try:
             cmd, arg = commands.resolve(line)
             cmd.func(self, arg)
@@ -75,11 +77,7 @@ class DebugSession:
             self.printer.error(str(exc))
             return False
         except KeyboardInterrupt:
-            # A re-execution cut anywhere leaves the machine half-way through a turn: make the
-            # engine restore a checkpoint before it is used again.
-            engine = getattr(self.engine, "_engine", None)
-            if engine is not None:
-                engine.dirty = True
+            # Outside a move (moves stop where they got to themselves): nothing has changed.
             self.failed = True
             self.printer.error("interrupted; the position is unchanged")
             return False
@@ -88,13 +86,16 @@ class DebugSession:
             self.printer.error(f"internal error in rvtrace ({type(exc).__name__}: {exc}); "
                                "the session goes on -- please report this")
             return False
+        finally:
+            if self.progress is not None:
+                self.progress.end()
 
     # --- the position ----------------------------------------------------------------------
 
     @property
     def event_number(self) -> int:
         """The event the position stands on, or the last one before it (-1: before the first)."""
-        return self.cursor.number
+        return self.engine.event_number
 
     @property
     def icount(self) -> int:
@@ -107,28 +108,21 @@ class DebugSession:
 
     @property
     def event(self) -> Event | None:
-        return self.trace.event(self.event_number) if self.event_number >= 0 else None
+        return self.engine.event
 
     def current_event_or_error(self) -> Event:
         ev = self.event
         if ev is None:
-            raise UserError("not at an event yet (before the first one): try `step` or `start`")
+            raise UserError("not at an event yet (before the first one): try `step-event` or `start`")
         return ev
 
     @property
     def at_event(self) -> bool:
         """True when the position is exactly an event's moment (not between events after stepi)."""
-        ev = self.event
-        return ev is not None and ev.icount == self.icount
+        return self.engine.at_event
 
     def set_event(self, number: int) -> Event:
         return self.engine.goto_event(number)
-
-    def set_icount(self, icount: int, hart: int | None = None) -> None:
-        """The position is now instruction `icount` (between events or on one), looking at `hart`."""
-        self.engine.goto_icount(icount)
-        if hart is not None:
-            self.engine.hart = hart
 
     @property
     def machine(self):
@@ -242,6 +236,48 @@ class DebugSession:
     def resolve_output_breakpoint(self, bp: Breakpoint) -> None:
         if bp.output_text is not None:
             bp.events = frozenset(self.facts.output_hits(bp.output_text))
+
+    def stop_set(self) -> StopSet:
+        """The enabled breakpoints, catchpoints and watchpoints, as the replay's searches take them."""
+        table = self.breakpoints
+        stops = StopSet()
+        for bp in table.event_breakpoints():
+            stops.events.append(EventStop(bp, self._event_matcher(bp), bp.kinds))
+        for bp in table.pc_breakpoints():
+            stops.pcs.append(PcStop(bp, frozenset(bp.pcs), self._pc_condition(bp)))
+        for bp in table.watchpoints():
+            w = bp.watch
+            stops.watches.append(WatchStop(bp, w.addr, w.length, w.access == "read"))
+        return stops
+
+    def _event_matcher(self, bp: Breakpoint):
+        def match(ev):
+            return self.breakpoints.matches(bp, ev, self.fields_of)
+        return match
+
+    def _pc_condition(self, bp: Breakpoint):
+        """The test a pc stop makes at the very instruction: the breakpoint's address space (kernel
+        or user code at the same virtual address), its program, then its condition."""
+        if bp.condition is None and bp.space is None and bp.program is None:
+            return None
+        cursor, facts = self.cursor, self.facts
+
+        def fields(ctx) -> dict:
+            pid = ctx.pid
+            name = facts.name_at(pid, cursor.at_icount(ctx.icount), wait=True) if pid else ""
+            return {"pid": pid or 0, "name": name or "", "hart": ctx.hart, "pc": ctx.pc,
+                    "icount": ctx.icount, "priv": ctx.priv, "_hart": ctx._hart}   # _hart: C conditions
+
+        def condition(ctx) -> bool:
+            if bp.space is not None and (ctx.priv == 0) != (bp.space == "user"):
+                return False
+            known = None
+            if bp.program is not None:
+                known = fields(ctx)
+                if known["name"] != bp.program:
+                    return False
+            return bp.condition is None or bool(bp.condition(known or fields(ctx)))
+        return condition
 
     def event_filter(self):
         """A filter for the cursor: events that hit an enabled event breakpoint."""

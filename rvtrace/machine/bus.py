@@ -95,6 +95,6 @@ class Bus:
         if not self.in_ram(paddr, len(data)):
             raise BusError(f"DMA write outside RAM at {paddr:#x}")
         off = paddr - self.ram_base
-        self.ram[off:off + len(data)] = data
-        if self.code_cache is not None:
+        if self.code_cache is not None:         # before the write: watchers see the old bytes
             self.code_cache.invalidate(paddr, len(data))
+        self.ram[off:off + len(data)] = data

@@ -76,6 +76,7 @@ class Machine:
         self.scheduler = scheduler if scheduler is not None else Scheduler(config.seed, perturb=config.perturb)
         self.perturbed = config.perturb != "off"   # the scheduler also plans one hart's turns and time jumps
         self.on_console_output = None      # callback(byte) for every byte the UART sends
+        self.on_turn = None                # on_turn(hart_id, start_icount, retired) after a turn
         self.icount = 0                    # instructions retired by all harts
         self._time0 = 0                    # mtime at the start of the current turn
         self._running = None               # the hart inside run(), if any
@@ -259,6 +260,7 @@ class Machine:
             self._last_hart = hart
         self.bus.current_hart = hart
         self._running, self._instret0 = hart, hart.instret
+        start = self.icount
         try:
             hart.run(budget)
         finally:                                # exact even when the hart raised
@@ -266,6 +268,8 @@ class Machine:
             self._time0 += retired
             self.icount += retired
             self._running = None
+        if retired and self.on_turn is not None:
+            self.on_turn(hart_id, start, retired)
         self._carry = None
         if (budget < planned and retired == budget and not hart.waiting
                 and not self.bus.stop_requested and not getattr(hart, "_yield", False)):

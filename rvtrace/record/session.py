@@ -32,6 +32,7 @@ from rvtrace.machine.config import MachineConfig
 from rvtrace.machine.elfload import check_rv64, read_kernel
 from rvtrace.machine.machine import Machine
 from rvtrace.machine.scheduler import ReplayScheduler, Scheduler
+from rvtrace.record.intervals import IntervalLog
 from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.output import ListSink
 from rvtrace.record.recorder import Interrupted, Recorder
@@ -134,11 +135,12 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     holder["sink"] = writer
     header_bytes = writer.bytes_written
     start = time.perf_counter()
+    log = IntervalLog(machine)
     try:
         with _Signals(recorder):
-            ending, detail, result = _run(machine, recorder, max_insns)
+            ending, detail, result = _run(log, recorder, max_insns)
         recorder.finish(result)
-        writer.close(ending, detail, icount=recorder.now())
+        writer.close(ending, detail, icount=recorder.now(), intervals=log.section())
         kept = put_in_place(partial, target)
     except BaseException:
         writer.abandon()
@@ -153,10 +155,10 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
                         header_size=header_bytes, kept=kept)
 
 
-def _run(machine: Machine, recorder: Recorder, max_insns):
+def _run(log: IntervalLog, recorder: Recorder, max_insns):
     """Run to the end; (ending, detail, RunResult or None)."""
     try:
-        result = machine.run(max_insns)
+        result = log.run(max_insns)
     except (Interrupted, KeyboardInterrupt):
         why = getattr(recorder, "stop_signal", None) or "Ctrl-C"
         return "interrupted", f"{why} after {recorder.now()} instructions", None
@@ -309,7 +311,7 @@ def rerun(trace_path) -> list[Event]:
         limit = header.metadata["max_insns"]
     sink = ListSink()
     machine, recorder = rebuild(header, decisions_of(recorded), sink)
-    ending, detail, result = _run(machine, recorder, limit)
+    ending, detail, result = _run(IntervalLog(machine), recorder, limit)
     recorder.finish(result)
     if how is None:                         # truncated: no end to reproduce
         sink.events = [ev for ev in sink.events if ev[1] <= end.icount]

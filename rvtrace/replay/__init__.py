@@ -1,18 +1,22 @@
 """Replay: a position in a recorded run, moved by event (the index) and by instruction (re-execution).
 
-session.py    ReplaySession: the API the debugger uses (moves, registers, memory, processes, symbols)
+session.py    ReplaySession: the one owner of the position and of every move and search; looking
 cursor.py     EventCursor, EventFilter: event moves over the trace index, no emulation
 engine.py     Engine: the trace's machine re-executed to any icount, checkpoints, searches
 snapshot.py   capture/restore of a Machine (RAM and disk as page versions, the rest deep-copied)
 check.py      CheckingSink: re-execution's events compared with the trace's (Divergence)
-probes.py     what searches watch for: a pc on a hart (next, finish), a value changing (watch)
+probes.py     what searches watch for: a pc on a hart (next, finish), a value changing (watch), stop sets
+stops.py      StopSet (pc, event and watch stops) a search is asked for, and the Stop it found
 programs.py   which user ELF a process runs at a moment (from EXEC/FORK events and the disk)
-errors.py     EndOfTrace, ReplayError, Divergence (all UserErrors: print and go on)
+lines.py      source-line moves of one hart (step, next, until, reverse-step, reverse-next)
+errors.py     EndOfTrace, ReplayError, Divergence, Interrupted (all UserErrors: print and go on)
 """
 
 from rvtrace.replay.cursor import EventCursor, EventFilter, kinds_filter
-from rvtrace.replay.errors import Divergence, EndOfTrace, ReplayError
+from rvtrace.replay.errors import Divergence, EndOfTrace, Interrupted, ReplayError
 from rvtrace.replay.session import Location, Position, ReplaySession, WatchHit
+from rvtrace.replay.stops import EventStop, PcStop, Stop, StopSet, WatchStop
 
-__all__ = ["Divergence", "EndOfTrace", "EventCursor", "EventFilter", "Location", "Position",
-           "ReplayError", "ReplaySession", "WatchHit", "kinds_filter"]
+__all__ = ["Divergence", "EndOfTrace", "EventCursor", "EventFilter", "EventStop", "Interrupted", "Location",
+           "PcStop", "Position", "ReplayError", "ReplaySession", "Stop", "StopSet", "WatchHit", "WatchStop",
+           "kinds_filter"]

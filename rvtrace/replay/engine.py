@@ -12,22 +12,32 @@ restores the nearest checkpoint at or before the target (or keeps going from
 where the machine is, when that is nearer) and runs forward exactly
 (`Machine.run(max_insns=...)`).
 
-Searches (`search_forward`, `search_backward`) run the machine with extra
-watched pcs or a store hook and note the icounts where a condition held; a
+Each interval between two checkpoints is summarised the first time it runs
+whole (`Activity`: the virtual pages code ran from, the physical pages loaded
+from and stored into). Searches (`search_forward`, `search_backward`) run the
+machine with the cpu's hooks (watched pcs, watched data pages) and skip every
+summarised interval in which what they wait for cannot happen: a `break panic`
+over a recording where panic's page never ran re-executes nothing twice. A
 search that stops in the middle of a turn leaves the machine "dirty" (a turn
 cut without the machine knowing), so the next goto restores a checkpoint.
+
+Long runs call `progress(done, total)` at each interval (the debugger shows a
+line after a second); Ctrl-C inside a run becomes `Interrupted` with the
+icount where the move may stop (everything before it was searched).
 """
 
 from __future__ import annotations
 
 import bisect
 
+from rvtrace.cpu.codecache import CODE_LINE, Activity
+
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
 from rvtrace.machine.scheduler import ReplayMismatch
 from rvtrace.record.session import decisions_of, rebuild
 from rvtrace.replay.check import CheckingSink
-from rvtrace.replay.errors import Divergence, EndOfTrace
+from rvtrace.replay.errors import Divergence, EndOfTrace, Interrupted
 from rvtrace.replay.snapshot import MachineSnapshots
 
 # Instructions between checkpoints: the emulator re-executes ~0.3-0.5 M
@@ -63,6 +73,9 @@ class Engine:
         self.dirty = False                     # the machine is mid-search: restore before using it
         self.turns: dict[int, tuple[int, int]] = {}   # turn start icount -> (hart, retired)
         self._turn_starts: list[int] | None = None
+        self.summaries: dict[int, Activity] = {}      # interval k -> what ran in [k*every, (k+1)*every)
+        self.recorded = self._recorded_intervals(reader)   # the recorder's, coarser, or None
+        self.progress = None                   # progress(done, total) during long runs
         self._hooks()
         objects = [m, m.bus, *m.harts, m.clint, m.plic, m.uart, m.testdev, *m.disks, self.scheduler,
                    rec, rec.out, rec.console]
@@ -73,6 +86,15 @@ class Engine:
         self.snaps = MachineSnapshots(m, objects, [s for s in shared if s is not None])
         self.checkpoints = [self._take()]
         self.frontier = 0
+        self._summarise_from(0)
+
+    @staticmethod
+    def _recorded_intervals(reader):
+        """The trace's intervals section; a malformed one is done without (searches run)."""
+        try:
+            return reader.intervals()
+        except UserError:
+            return None
 
     @staticmethod
     def _end_icount(reader) -> int:
@@ -80,7 +102,7 @@ class Engine:
             return 0
         return reader.event(len(reader) - 1).icount
 
-    # --- wiring -------------------------------------------------------------------------
+    # --- wiring (the cpu's and machine's hooks, nothing patched) ----------------------------
 
     def _hooks(self) -> None:
         """Log every turn (which hart retired which instructions) and route watched pcs."""
@@ -88,23 +110,15 @@ class Engine:
         self.rec_pcs = frozenset(m.harts[0].watch_pcs)
         self.search_pcs: frozenset = frozenset()
         self.search_fn = None
-        rec_watch = m.harts[0].on_watch
-        self._rec_watch = rec_watch
+        self._rec_watch = m.harts[0].on_watch
         for hart in m.harts:
-            hart.run = self._logged(hart, hart.run)
             hart.on_watch = self._on_watch
+        m.on_turn = self._on_turn
 
-    def _logged(self, hart, run):
-        turns, m, h = self.turns, self.m, hart.hartid
-
-        def logged_run(budget):
-            start = m.icount
-            n = run(budget)
-            if n and turns.get(start, (h, 0))[1] < n:
-                turns[start] = (h, n)
-                self._turn_starts = None
-            return n
-        return logged_run
+    def _on_turn(self, hart_id: int, start: int, retired: int) -> None:
+        if self.turns.get(start, (hart_id, 0))[1] < retired:
+            self.turns[start] = (hart_id, retired)
+            self._turn_starts = None
 
     def _on_watch(self, hart, pc) -> None:
         if pc in self.rec_pcs and self._rec_watch is not None:
@@ -117,16 +131,62 @@ class Engine:
         for hart in self.m.harts:
             hart.watch_pcs = self.rec_pcs | self.search_pcs
 
+    # --- interval summaries ---------------------------------------------------------------
+
+    def _summarise_from(self, icount: int) -> None:
+        """Start noting what runs, if `icount` begins an interval not summarised yet."""
+        cache = self.m.cache
+        k, rest = divmod(icount, self.every)
+        if rest or k in self.summaries:
+            cache.activity = None
+            return
+        for hart in self.m.harts:            # empty TLBs and block tables: every page gets noted
+            hart.flush_tlb()
+        cache.activity = Activity()
+        self._summary_k = k
+
+    def _interval_done(self) -> None:
+        """The machine just reached an interval boundary by running: keep the summary."""
+        cache = self.m.cache
+        if cache.activity is not None and not self.dirty:
+            self.summaries[self._summary_k] = cache.activity
+        self._summarise_from(self.m.icount)
+
+    def quiet(self, k: int, probe) -> bool:
+        """Nothing `probe` waits for can happen in interval k: by what re-execution noted when it
+        ran it whole, or else what the recorder noted (the trace's intervals section)."""
+        s = self.summaries.get(k)
+        if s is not None:
+            return not _touches(s, probe, CODE_LINE)
+        if self.recorded is None:
+            return False
+        cover = self.recorded.covering(k * self.every, min((k + 1) * self.every, self.end))
+        return cover is not None and not any(_touches(i, probe, self.recorded.code_line) for i in cover)
+
+    def can_skip(self, k: int, probe) -> bool:
+        """Interval k is quiet for `probe` and a checkpoint at its end lets a search jump it."""
+        return k + 1 < len(self.checkpoints) and self.quiet(k, probe)
+
+    def next_loud(self, k: int, last: int, probe) -> int | None:
+        """The first interval from k to `last` that is not quiet for `probe` (None: all are)."""
+        return next((j for j in range(k, last + 1) if not self.quiet(j, probe)), None)
+
     # --- checkpoints ----------------------------------------------------------------------
 
     def _take(self):
-        return self.snaps.take({"released": self.sink.n, "finished": self.finished})
+        # A checkpoint after a whole interval run from the previous one: its activity log says
+        # which pages can differ (comparing all of RAM is a quarter of re-execution's time).
+        act = self.m.cache.activity
+        n = len(self.checkpoints) if hasattr(self, "checkpoints") else 0
+        written = act.written if act is not None and n and self._summary_k == n - 1 else None
+        return self.snaps.take({"released": self.sink.n, "finished": self.finished}, written)
 
     def _restore(self, snap) -> None:
         self.snaps.restore(snap)
         self.sink.n = snap.extra["released"]
         self.finished = snap.extra["finished"]
         self.dirty = False
+        self._summarise_from(snap.icount)
 
     def checkpoint_before(self, icount: int):
         i = min(icount // self.every, len(self.checkpoints) - 1)
@@ -139,18 +199,25 @@ class Engine:
         return self.m.icount
 
     def goto(self, target: int):
-        """Bring the machine to exactly `target` instructions (clamped to the recording's end)."""
+        """Bring the machine to exactly `target` instructions (clamped to the recording's end).
+        Ctrl-C raises Interrupted (where it got to) and leaves the machine to be restored."""
         target = max(0, min(target, self.end))
         m = self.m
         snap = self.checkpoint_before(target)
         if self.dirty or m.icount > target or m.icount < snap.icount:
             self._restore(snap)
-        self._advance(target)
+        try:
+            self._advance(target)
+        except KeyboardInterrupt:
+            self.dirty = True
+            raise Interrupted(min(m.icount, target)) from None
         return m
 
     def _advance(self, target: int) -> None:
         """Run forward to `target`, taking the checkpoints not taken yet on the way."""
         m, every = self.m, self.every
+        total = target - m.icount
+        origin = m.icount
         while m.icount < target and m.bus.power_off is None:
             nxt = (m.icount // every + 1) * every
             stop = min(target, nxt)
@@ -159,11 +226,21 @@ class Engine:
             if result.reason != "max-insns":
                 self._powered_off(result)
                 break
-            if m.icount == nxt and nxt // every == len(self.checkpoints):
-                self.checkpoints.append(self._take())
+            if m.icount == nxt:
+                if nxt // every == len(self.checkpoints):
+                    self.checkpoints.append(self._take())
+                self._interval_done()
+                if self.progress is not None:
+                    self.progress(m.icount - origin, total)
         if m.icount < target and m.bus.power_off is None:
             raise Divergence(f"replay diverged: the machine stopped at icount {m.icount}, "
                              f"before {target}", None, None, m.icount)
+
+    def ensure_checkpoints(self, upto: int) -> None:
+        """Checkpoints (and interval summaries) exist for every interval before `upto`."""
+        upto = min(upto, self.end)
+        if self.frontier < upto:
+            self.goto(upto)
 
     def _run(self, n: int):
         """Machine.run, with whatever stops it early (a divergence, a search hit, Ctrl-C) leaving
@@ -195,6 +272,24 @@ class Engine:
 
     # --- which hart ran when -----------------------------------------------------------------
 
+    def _starts(self) -> list[int]:
+        if self._turn_starts is None:
+            self._turn_starts = sorted(self.turns)
+        return self._turn_starts
+
+    def hart_at(self, icount: int) -> int | None:
+        """The hart that retired the instruction ending at `icount` (None: unknown yet)."""
+        if len(self.m.harts) == 1:
+            return 0
+        starts = self._starts()
+        i = bisect.bisect_left(starts, icount) - 1
+        if i >= 0:
+            s = starts[i]
+            h, cnt = self.turns[s]
+            if s < icount <= s + cnt:
+                return h
+        return None
+
     def hart_instructions_back(self, hart: int, before: int, n: int) -> int:
         """The icount just before the n-th most recent instruction `hart` retired before `before`."""
         if len(self.m.harts) == 1:
@@ -203,9 +298,7 @@ class Engine:
             return before - n
         if self.frontier < before:
             self.goto(before)
-        if self._turn_starts is None:
-            self._turn_starts = sorted(self.turns)
-        starts = self._turn_starts
+        starts = self._starts()
         i = bisect.bisect_left(starts, before) - 1
         upto = before
         need = n
@@ -237,9 +330,7 @@ class Engine:
             horizon = min(self.end, max(self.frontier, covered + self.every))
             if self.frontier < horizon:
                 self.goto(horizon)
-            if self._turn_starts is None:
-                self._turn_starts = sorted(self.turns)
-            starts = self._turn_starts
+            starts = self._starts()
             for s in starts[max(bisect.bisect_right(starts, covered) - 1, 0):]:
                 h, cnt = self.turns[s]
                 lo, hi = max(s, covered), s + cnt
@@ -255,66 +346,142 @@ class Engine:
                                  f"retires {n} more instruction(s)")
             covered = max(covered, self.frontier)
 
+    def hart_states(self, hart: int, start: int, stop: int) -> list[tuple]:
+        """(icount, pc, priv, satp, sp) of `hart` at `start` and after each instruction it retires
+        up to `stop`: the positions where it is about to execute `pc` (one instruction at a time,
+        so keep the stretch short)."""
+        m = self.goto(start)
+        h = m.harts[hart]
+        out = [(m.icount, h.pc, h.priv, h.satp, h.x[2])]
+        seen = h.instret
+        try:
+            while m.icount < stop and m.bus.power_off is None:
+                self._run(1)
+                if h.instret != seen:
+                    seen = h.instret
+                    out.append((m.icount, h.pc, h.priv, h.satp, h.x[2]))
+        except KeyboardInterrupt:
+            self.dirty = True
+            raise Interrupted(out[-1][0]) from None
+        return out
+
     # --- searches --------------------------------------------------------------------------
 
-    def search_forward(self, start: int, probe) -> int | None:
-        """The first icount > start that `probe` reports while the machine runs on; None if none.
+    def search_forward(self, start: int, probe, limit: int | None = None) -> int | None:
+        """The first icount in (start, limit] that `probe` reports while the machine runs on;
+        None if none (limit: the end of the recording by default).
 
-        A probe has `pcs` and `pages` (what to watch), `begin()` (a stretch of
-        execution starts), `on_pc(hart, pc, report)` (before an instruction at
-        one of `pcs`), `on_store(ppage, report)` (before a store into one of the
-        physical `pages`) and `end(report)` (the stretch ended); it calls
-        `report(icount)` for each hit.
+        A probe has `pcs` and `pages` (what to watch), `code_pages` (the virtual
+        pages of its pcs, for skipping), `begin()` (a stretch of execution
+        starts), `on_pc(hart, pc, report)` (before an instruction at one of
+        `pcs`), `on_store(ppage, report)` (before a store into one of the physical
+        `pages`), optionally `on_load(hart, paddr, size, report)`, and
+        `end(report)` (the stretch ended); it calls `report(icount)` for each hit,
+        never later than a hit with a smaller icount.
+        Ctrl-C raises Interrupted(icount reached): nothing before it was found.
         """
+        limit = self.end if limit is None else min(limit, self.end)
+        if start >= limit:
+            return None
+        m, every = self.m, self.every
+        last = (limit - 1) // every
+        if self.next_loud(start // every, last, probe) is None:
+            return None                               # nothing it waits for runs before the limit
         self.goto(start)
 
         def report(g=None):
             g = self.now() if g is None else g
-            if g > start:
+            if start < g <= limit:
                 raise _Found(g)
         try:
             with _Hooks(self, probe, report):
                 probe.begin()
-                self._advance(self.end)
+                loud = self.next_loud(m.icount // every, last, probe)
+                while m.icount < limit and m.bus.power_off is None and loud is not None:
+                    k = m.icount // every
+                    nxt = (k + 1) * every
+                    if loud < k:
+                        loud = self.next_loud(k, last, probe)
+                        continue
+                    if loud > k and loud < len(self.checkpoints):
+                        probe.end(report)             # nothing can happen until interval `loud`
+                        self._restore(self.checkpoints[loud])
+                        probe.begin()
+                    elif self.can_skip(k, probe):
+                        probe.end(report)
+                        self._restore(self.checkpoints[k + 1])
+                        probe.begin()
+                    else:
+                        self._advance(min(limit, nxt))
+                    if self.progress is not None:
+                        self.progress(m.icount - start, limit - start)
                 probe.end(report)
         except _Found as hit:
             self.dirty = True
             return hit.icount
+        except KeyboardInterrupt:
+            self.dirty = True
+            reached = max(start, min(self.m.icount, limit))
+            raise Interrupted(reached) from None
         return None
 
-    def search_backward(self, before: int, probe) -> int | None:
-        """The last icount < before that `probe` reports (a hit exactly at `before` -- e.g. a write
-        by the instruction just before the position -- is where we are, not a previous one)."""
+    def search_backward(self, before: int, probe, floor: int = 0) -> int | None:
+        """The last icount in (floor, before) that `probe` reports (a hit exactly at `before` --
+        e.g. a write by the instruction just before the position -- is where we are, not a
+        previous one). Ctrl-C raises Interrupted(icount searched back to)."""
         hits: list[int] = []
 
         def report(g=None):
             g = self.now() if g is None else g
-            if g < before:
+            if floor < g < before:
                 hits.append(g)
-        j = min(max(before - 1, 0) // self.every, len(self.checkpoints) - 1)
-        while j >= 0:
-            snap = self.checkpoints[j]
-            self._restore(snap)
-            hits.clear()
-            stop_at = min(before, snap.icount + self.every)
-            with _Hooks(self, probe, report):
-                probe.begin()
-                try:
-                    self._advance(stop_at)
-                finally:
-                    self.dirty = True
-                probe.end(report)
-            if hits:
-                return max(hits)
-            j -= 1
+        every = self.every
+        j = max(before - 1, 0) // every
+        searched = before
+        try:
+            while j >= 0 and (j + 1) * every > floor:
+                if not self.quiet(j, probe):
+                    if j >= len(self.checkpoints):
+                        self.goto(j * every)          # lays the checkpoints up to interval j
+                    snap = self.checkpoints[j]
+                    self._restore(snap)
+                    hits.clear()
+                    stop_at = min(before, snap.icount + every)
+                    with _Hooks(self, probe, report):
+                        probe.begin()
+                        self._advance(stop_at)
+                        probe.end(report)
+                    if hits:
+                        self.dirty = True
+                        return max(hits)
+                searched = min(searched, j * every)
+                if self.progress is not None:
+                    self.progress(before - searched, before - floor)
+                j -= 1
+        except (KeyboardInterrupt, Interrupted):
+            self.dirty = True
+            raise Interrupted(max(searched, floor)) from None
+        self.dirty = True
         return None
 
     def now(self) -> int:
         return self.recorder.now()
 
 
+def _touches(summary, probe, code_line: int) -> bool:
+    """Could `probe` see anything in the interval `summary` describes?"""
+    code = {pc >> code_line for pc in getattr(probe, "pcs", ()) or ()}
+    if not summary.ran.isdisjoint(code):
+        return True
+    pages = getattr(probe, "pages", ()) or ()
+    if pages and not summary.written.isdisjoint(pages):
+        return True
+    return bool(pages) and getattr(probe, "on_load", None) is not None and \
+        not summary.read.isdisjoint(pages)
+
+
 class _Hooks:
-    """Install a probe's hooks for the length of a `with` block."""
+    """Install a probe's hooks (the cpu's watched pcs and data pages) for a `with` block."""
 
     def __init__(self, engine: Engine, probe, report):
         self.e, self.probe, self.report = engine, probe, report
@@ -327,39 +494,11 @@ class _Hooks:
             e.search_fn = lambda hart, pc: probe.on_pc(hart, pc, report)
             e._set_search_pcs(self.pcs)
         if self.pages:
-            cache = e.m.cache
-            pages = self.pages
-            is_watched, written = type(cache).is_watched_page, type(cache).written
-            cache.is_watched_page = lambda p: p in pages or is_watched(cache, p)
-
-            def hooked_written(p):
-                if p in pages:
-                    probe.on_store(p, report)
-                if is_watched(cache, p):
-                    written(cache, p)
-            cache.written = hooked_written
-            for hart in e.m.harts:                  # stores there must take the slow path now
-                hart.flush_tlb()
-        if getattr(probe, "on_load", None) is not None:
-            for hart in e.m.harts:
-                hart.load = self._load_hook(hart, probe, report)
-                hart.flush_tlb()                    # loads must miss the TLB to be seen
+            on_load = getattr(probe, "on_load", None)
+            e.m.cache.set_data_watch(
+                self.pages, on_store=lambda ppage: probe.on_store(ppage, report),
+                on_load=(lambda hart, pa, size: on_load(hart, pa, size, report)) if on_load else None)
         return self
-
-    @staticmethod
-    def _load_hook(hart, probe, report):
-        """Wrap the cpu's slow-path load: loads from the probe's pages are seen, and their
-        TLB entries dropped again so the next load there is slow too."""
-        load, pages = type(hart).load, probe.pages
-
-        def hooked_load(va, size, signed, idx):
-            value = load(hart, va, size, signed, idx)
-            pa = hart.debug_translate(va)
-            if pa is not None and pa >> 12 in pages:
-                hart._ctx.r.pop(va >> 12, None)
-                probe.on_load(pa, size, report)
-            return value
-        return hooked_load
 
     def __exit__(self, *exc):
         e = self.e
@@ -367,15 +506,7 @@ class _Hooks:
             e.search_fn = None
             e._set_search_pcs(())
         if self.pages:
-            cache = e.m.cache
-            vars(cache).pop("is_watched_page", None)
-            vars(cache).pop("written", None)
-            for hart in e.m.harts:
-                hart.flush_tlb()
-        if getattr(self.probe, "on_load", None) is not None:
-            for hart in e.m.harts:
-                vars(hart).pop("load", None)
-                hart.flush_tlb()
+            e.m.cache.set_data_watch(frozenset())
         return False
 
 

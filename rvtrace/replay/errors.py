@@ -5,7 +5,7 @@ from __future__ import annotations
 from rvtrace.errors import UserError
 from rvtrace.replay.cursor import EndOfTrace
 
-__all__ = ["Divergence", "EndOfTrace", "ReplayError"]
+__all__ = ["Divergence", "EndOfTrace", "Interrupted", "ReplayError"]
 
 
 class ReplayError(UserError):
@@ -19,4 +19,12 @@ class Divergence(UserError):
         super().__init__(message)
         self.recorded = recorded       # the trace's side (an Event, a decision, or None)
         self.replayed = replayed       # what re-execution produced
+        self.icount = icount
+
+
+class Interrupted(UserError):
+    """Ctrl-C during a long move: `icount` is where the move may stop (searched up to there)."""
+
+    def __init__(self, icount: int, message: str = "interrupted"):
+        super().__init__(message)
         self.icount = icount

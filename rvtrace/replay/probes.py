@@ -2,7 +2,8 @@
 
 A probe names the pcs and physical pages to watch and reports the icounts of
 its hits. `AtPc`: a hart reaching a pc (with a condition on its registers);
-`Changes`: the bytes at a physical address changing value.
+`Changes`: the bytes at a physical address changing value; `Reads`: a load
+from them; `StopProbe`: a debugger's pc stops and watchpoints at once.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class Changes:
         self.e, self.paddr, self.size = engine, paddr, size
         self.pages = frozenset(range(paddr // PAGE, (paddr + size - 1) // PAGE + 1))
         self.history: dict[int, bytes] = {}    # icount just after a change -> the value before it
+        self.harts: dict[int, int | None] = {}  # icount just after a change -> the hart that stored
+        self.last_hart = None
 
     def _value(self) -> bytes:
         m = self.e.m
@@ -83,12 +86,15 @@ class Changes:
         now = self.e.now()
         self._settle(report)
         self.last_store = now
+        hart = self.e.m.bus.current_hart
+        self.last_hart = hart.hartid if hart is not None else None
 
     def _settle(self, report) -> None:
         value = self._value()
         if value != self.last and self.last_store is not None:
             at = self.last_store + 1
             self.history[at] = self.last
+            self.harts[at] = self.last_hart
             self.last = value
             report(at)
         self.last = value
@@ -117,9 +123,78 @@ class Reads:
     def on_store(self, ppage, report) -> None:
         pass
 
-    def on_load(self, pa: int, size: int, report) -> None:
+    def on_load(self, hart, pa: int, size: int, report) -> None:
         if pa < self.paddr + self.size and self.paddr < pa + size:
             report(self.e.now() + 1)
 
     def end(self, report) -> None:
         pass
+
+
+class StopProbe:
+    """The pc stops and watch stops of a StopSet as one probe.
+
+    Watch changes are only known at the next store into their page (or the end
+    of a stretch), so before a pc hit is reported every watch is settled: an
+    earlier change is always reported first."""
+
+    def __init__(self, engine, pc_stops, watch_stops):
+        from rvtrace.replay.stops import PcContext
+        self.e, self._ctx = engine, PcContext
+        self.pc_stops = list(pc_stops)
+        self.pcs = frozenset(pc for st in self.pc_stops for pc in st.pcs)
+        self.code_pages = frozenset(pc >> 12 for pc in self.pcs)
+        self.watches = [(w, (Reads if w.read else Changes)(engine, w.paddr, w.size)) for w in watch_stops]
+        self.pages = frozenset(p for _, sub in self.watches for p in sub.pages)
+        if not any(w.read for w, _ in self.watches):
+            self.on_load = None
+        self.hits: dict[int, tuple] = {}       # icount -> (key, hart, old, new-or-None)
+
+    def begin(self) -> None:
+        for _, sub in self.watches:
+            sub.begin()
+
+    def _reporter(self, w, sub, report):
+        def rep(g=None):
+            g = self.e.now() if g is None else g
+            if g not in self.hits:
+                if w.read:
+                    hart = self.e.m.bus.current_hart
+                    self.hits[g] = (w.key, hart.hartid if hart is not None else None, b"", None)
+                else:
+                    self.hits[g] = (w.key, sub.harts.get(g), sub.value_before(g), sub.last)
+            report(g)
+        return rep
+
+    def _settle(self, report) -> None:
+        for w, sub in self.watches:
+            if not w.read:
+                sub.end(self._reporter(w, sub, report))
+
+    def on_pc(self, hart, pc, report) -> None:
+        ctx = None
+        for st in self.pc_stops:
+            if pc not in st.pcs:
+                continue
+            if st.condition is not None:
+                ctx = ctx or self._ctx(self.e, hart, pc)
+                if not st.condition(ctx):
+                    continue
+            self._settle(report)
+            now = self.e.now()
+            self.hits.setdefault(now, (st.key, hart.hartid, None, None))
+            report(now)
+            return
+
+    def on_store(self, ppage, report) -> None:
+        for w, sub in self.watches:
+            if not w.read and ppage in sub.pages:
+                sub.on_store(ppage, self._reporter(w, sub, report))
+
+    def on_load(self, hart, pa, size, report) -> None:
+        for w, sub in self.watches:
+            if w.read:
+                sub.on_load(hart, pa, size, self._reporter(w, sub, report))
+
+    def end(self, report) -> None:
+        self._settle(report)

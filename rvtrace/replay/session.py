@@ -28,9 +28,12 @@ from rvtrace.kernel.memory import sv39_translate, virtual_reader
 from rvtrace.record.session import RECORDER_REVISION
 from rvtrace.replay.cursor import EventCursor
 from rvtrace.replay.engine import DEFAULT_EVERY, Engine
-from rvtrace.replay.errors import EndOfTrace, ReplayError
+from rvtrace.replay.errors import EndOfTrace, Interrupted, ReplayError
+from rvtrace.replay.lines import LineMover
 from rvtrace.replay.programs import UserPrograms
 from rvtrace.replay import probes
+from rvtrace.replay.probes import StopProbe
+from rvtrace.replay.stops import PcStop, Stop, StopSet, WatchStop
 from rvtrace.trace.events import Event
 from rvtrace.trace.reader import TraceReader
 
@@ -106,8 +109,9 @@ class ReplaySession:
                            f"writes revision {RECORDER_REVISION}): re-execution is not checked "
                            "against its events; record it again to have it checked")
         self._engine: Engine | None = None     # built on the first instruction-level request
-        self.icount = 0
-        self.hart = 0
+        self._icount = 0
+        self._hart_id = 0
+        self.progress = None                   # progress(done, total) during long moves
         self.programs = UserPrograms(self)
         if learn_kinds and len(self.trace.chunks) > BACKGROUND_CHUNKS:
             # Filtered moves over a long trace are instant once each chunk's kinds are known;
@@ -122,6 +126,34 @@ class ReplaySession:
     @property
     def position(self) -> Position:
         return Position(self.icount, self.cursor.number, self.hart)
+
+    @property
+    def icount(self) -> int:
+        """Instructions retired (all harts) at the position."""
+        return self._icount
+
+    @property
+    def hart(self) -> int:
+        """The hart instruction moves and register views apply to."""
+        return self._hart_id
+
+    @property
+    def event_number(self) -> int:
+        """The event the position stands on, or the last one before it (-1: before the first)."""
+        return self.cursor.number
+
+    @property
+    def at_event(self) -> bool:
+        """True when the position is exactly an event's moment (not between events)."""
+        ev = self.cursor.event
+        return ev is not None and ev.icount == self._icount
+
+    def select_hart(self, hart: int) -> None:
+        """Look at (and move by instructions on) `hart`; time does not move."""
+        harts = int(self.header.config.get("harts", 1) or 1)
+        if not 0 <= hart < harts:
+            raise ReplayError(f"there is no hart {hart}: this machine has harts 0 to {harts - 1}")
+        self._hart_id = hart
 
     @property
     def event(self) -> Event | None:
@@ -147,7 +179,7 @@ class ReplaySession:
     # --- event moves (no emulation) ------------------------------------------------------
 
     def _land(self, ev: Event) -> Event:
-        self.icount, self.hart = ev.icount, ev.hart
+        self._icount, self._hart_id = ev.icount, ev.hart
         return ev
 
     def next_event(self, match=None) -> Event:
@@ -182,7 +214,12 @@ class ReplaySession:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = Engine(self.trace, self.image, self._every, self._check)
+            self._engine.progress = self._progress
         return self._engine
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
 
     @property
     def machine(self):
@@ -195,16 +232,65 @@ class ReplaySession:
             raise EndOfTrace(f"icount {icount} is outside this recording (0 to {self.end_icount})")
         return self.engine.goto(icount)
 
-    def _moved_to(self, icount: int, hart: int | None = None) -> Position:
-        self.icount = icount
+    def _moved_to(self, icount: int, hart: int | None = None, event: int | None = None) -> Position:
+        self._icount = icount
         if hart is not None:
-            self.hart = hart
-        self.cursor.number = self.cursor.at_icount(icount)
+            self._hart_id = hart
+        self.cursor.number = self.cursor.at_icount(icount) if event is None else event
         return self.position
 
+    # --- searching for stops (breakpoints, catchpoints, watchpoints) -------------------------
+
+    def search(self, stops: StopSet, forward: bool = True) -> Stop | None:
+        """Move to the nearest stop of `stops` after (before) the position; None: there is
+        none that way, and the position is unchanged.
+
+        Event stops come from the index (no emulation); pc and watch stops from
+        re-execution, only up to the nearest event stop. A stop exactly at the
+        position is where we are, not the next one. Ctrl-C raises Interrupted
+        after moving to where the search got (no stop between there and here)."""
+        found = None
+        if stops.events:
+            match = stops.event_match()
+            if forward:
+                found = self.cursor.find_next(self.cursor.number + 1, match)
+            else:
+                start = self.cursor.number - 1 if self.at_event else self.cursor.number
+                found = self.cursor.find_prev(start, match)
+        if stops.pcs or stops.watches:
+            probe = StopProbe(self.engine, stops.pcs, stops.watches)
+            e = self.engine
+            try:
+                if forward:
+                    limit = found.icount - 1 if found is not None else None
+                    hit = e.search_forward(self.icount, probe, limit)
+                else:
+                    floor = found.icount if found is not None else -1
+                    hit = e.search_backward(self.icount, probe, floor)
+            except Interrupted as stopped:
+                self._moved_to(stopped.icount)
+                raise Interrupted(stopped.icount, f"Interrupted at icount {stopped.icount}: no stop "
+                                  f"between there and where the search began") from None
+            if hit is not None:
+                key, hart, old, new = probe.hits[hit]
+                e.goto(hit)
+                self._moved_to(hit, hart)
+                watch = next((w for w in stops.watches if w.key is key), None)
+                if watch is not None:
+                    new = self.read_physical(watch.paddr, watch.size)
+                return Stop(hit, self.hart, key, None, old, new)
+        if found is None:
+            return None
+        self._land(self.cursor.goto(found.number))
+        return Stop(found.icount, found.hart, stops.event_key(found), found)
+
     def goto_icount(self, icount: int) -> Position:
-        """`goto @N`: the machine after exactly N instructions."""
-        self.state_at(icount)
+        """`goto @N`: the machine after exactly N instructions (Ctrl-C: where it got to)."""
+        try:
+            self.state_at(icount)
+        except Interrupted as stopped:
+            self._moved_to(stopped.icount)
+            raise Interrupted(stopped.icount, f"Interrupted at icount {stopped.icount}") from None
         return self._moved_to(icount)
 
     def stepi(self, n: int = 1) -> Position:
@@ -225,7 +311,7 @@ class ReplaySession:
         self.engine.goto(target)
         return self._moved_to(target)
 
-    def next(self) -> Position:
+    def nexti(self) -> Position:
         """Step over calls (and ecalls): same hart, until the pc after this instruction at this depth."""
         m = self.machine
         hart = m.harts[self.hart]
@@ -253,7 +339,7 @@ class ReplaySession:
         probe = probes.AtPc(self.hart, targets, priv, lambda h: h.x[2] >= sp)
         return self._search(probe, forward=True, what="the return of the current function")
 
-    def reverse_next(self) -> Position:
+    def reverse_nexti(self) -> Position:
         """Back one instruction of this hart, stepping back over a call that just returned."""
         m = self.machine
         hart = m.harts[self.hart]
@@ -295,19 +381,49 @@ class ReplaySession:
         self._moved_to(hit)
         return self.reverse_stepi()
 
+    # --- source lines (gdb's step, next, until; reverse-step, reverse-next) -------------------
+
+    def step(self) -> Position:
+        """On to the next source line of this hart, entering calls that have line information."""
+        return self._line_move(lambda: LineMover(self, over_calls=False).step())
+
+    def next(self) -> Position:
+        """On to the next source line of this hart, stepping over calls."""
+        return self._line_move(lambda: LineMover(self, over_calls=True).step())
+
+    def until(self) -> Position:
+        """`next`, without going back into a loop: on to a later line (or out of the function)."""
+        return self._line_move(lambda: LineMover(self, over_calls=True).until())
+
+    def reverse_step(self) -> Position:
+        """Back to the beginning of the previous source line this hart ran (into calls)."""
+        return self._line_move(lambda: LineMover(self, over_calls=False).reverse_step())
+
+    def reverse_next(self) -> Position:
+        """Back to the beginning of the previous source line of this function (over calls)."""
+        return self._line_move(lambda: LineMover(self, over_calls=True).reverse_step())
+
+    def _line_move(self, move) -> Position:
+        if self.image is None:
+            raise ReplayError("no symbols in this trace: use stepi / nexti")
+        try:
+            move()
+        except Interrupted:
+            raise Interrupted(self.icount, f"Interrupted at icount {self.icount}") from None
+        return self.position
+
     def run_to(self, pcs, *, reverse: bool = False, hart: int | None = None,
                priv: int | None = None) -> Position:
         """`break FUNC` / `break *ADDR` then continue: the next (previous) moment a hart (any, or
         `hart`) is about to execute one of `pcs` (virtual; `priv` 0/1/3 narrows to user/kernel/M).
         The position's hart becomes the one that got there."""
-        e = self.engine
-        probe = probes.AtPc(hart, set(pcs), priv, None, now=e.now)
-        hit = e.search_backward(self.icount, probe) if reverse else e.search_forward(self.icount, probe)
-        if hit is None:
+        def cond(ctx):
+            return (hart is None or ctx.hart == hart) and (priv is None or ctx.priv == priv)
+        stop = self.search(StopSet(pcs=[PcStop("pc", frozenset(pcs), cond)]), forward=not reverse)
+        if stop is None:
             where = "before" if reverse else "after"
             raise EndOfTrace(f"no hart reaches {', '.join(f'{p:#x}' for p in pcs)} {where} this point")
-        e.goto(hit)
-        return self._moved_to(hit, probe.harts.get(hit))
+        return self.position
 
     def watch(self, address: int, size: int = 8, *, reverse: bool = False, physical: bool = False,
               read: bool = False) -> WatchHit:
@@ -324,25 +440,20 @@ class ReplaySession:
             raise ReplayError(f"watch: address {address:#x} is not mapped in the current address space")
         if not m.bus.ram_base <= paddr < m.bus.ram_base + m.bus.ram_size:
             raise ReplayError(f"watch: physical address {paddr:#x} is not RAM")
-        probe = (probes.Reads if read else probes.Changes)(self.engine, paddr, size)
-        if reverse:
-            hit = self.engine.search_backward(self.icount, probe)
-            what = "before"
-        else:
-            hit = self.engine.search_forward(self.icount, probe)
-            what = "after"
-        if hit is None:
+        stop = self.search(StopSet(watches=[WatchStop("watch", paddr, size, read)]), forward=not reverse)
+        if stop is None:
             verb = "are not read" if read else "do not change"
             raise EndOfTrace(f"{'rwatch' if read else 'watch'}: {size} bytes at {address:#x} {verb} "
-                             f"{what} this point")
-        old = probe.value_before(hit) if not read else b""
-        self.engine.goto(hit)
-        self._moved_to(hit)
-        return WatchHit(hit, address, old, self.read_physical(paddr, size))
+                             f"{'before' if reverse else 'after'} this point")
+        return WatchHit(stop.icount, address, stop.old or b"", stop.new)
 
     def _search(self, probe, forward: bool, what: str) -> Position:
         e = self.engine
-        hit = e.search_forward(self.icount, probe) if forward else e.search_backward(self.icount, probe)
+        try:
+            hit = e.search_forward(self.icount, probe) if forward else e.search_backward(self.icount, probe)
+        except Interrupted as stopped:
+            self._moved_to(stopped.icount)
+            raise Interrupted(stopped.icount, f"Interrupted at icount {stopped.icount}") from None
         if hit is None:
             raise EndOfTrace(f"the recording ends before {what}")
         e.goto(hit)
@@ -486,6 +597,31 @@ class ReplaySession:
         for f in frames[1:]:
             out.append(_locate(f.pc, here.space, here.program, img))
         return out
+
+    def line_addresses(self, file: str, line: int | str) -> set[int]:
+        """Where the code of FILE:LINE starts (the current user program's first when the hart is
+        in user mode, else the kernel's); empty when no code has that line."""
+        line = int(line)
+        images = []
+        h = self.machine.harts[self.hart]
+        if h.priv == 0:
+            pid = self.current_pid()
+            prog = self.programs.image_of(pid, self.icount) if pid else None
+            if prog:
+                images.append(prog[1])
+        if self.image is not None:
+            images.append(self.image)
+        name = file.rsplit("/", 1)[-1]
+        for img in images:
+            table = img._line_table()
+            if table is None:
+                continue
+            pcs = {row[0] for row in table.all_rows
+                   if row[3] == line and row[2].rsplit("/", 1)[-1] == name
+                   and img.source_line(row[0]) == (row[2], line)}
+            if pcs:
+                return pcs
+        return set()
 
     def _function_entry(self, pc: int) -> int | None:
         loc = self.where(pc)

@@ -29,8 +29,8 @@ BIG = 1 << 20                    # memcmp first over 1 MiB blocks, then pages in
 
 # Hart attributes that are caches or wiring, not architectural state.
 HART_SKIP = frozenset({"bus", "ram", "code_cache", "time_fn", "on_trap", "on_xret", "on_satp",
-                       "on_watch", "_watch", "_watch_version", "_contexts", "_ctx", "_w_owners", "run", "load"})
-OTHER_SKIP = frozenset({"on_console_output", "on_request", "on_complete", "on_mmio", "on_decision",
+                       "on_watch", "_watch", "_watch_version", "_contexts", "_ctx", "_w_owners"})
+OTHER_SKIP = frozenset({"on_console_output", "on_turn", "on_request", "on_complete", "on_mmio", "on_decision",
                         "code_cache", "disk", "ram", "sink"})
 
 _libc = ctypes.CDLL(None)
@@ -69,10 +69,18 @@ class PageStore:
                         out.append(p // PAGE)
         return out
 
-    def take(self) -> int:
-        """Record the buffer as the next checkpoint; returns the number of pages stored."""
+    def _dirty_among(self, candidates) -> list[int]:
+        """Pages among `candidates` where the buffer differs from `ref`."""
+        a, b, n = self._buf_addr, self._ref_addr, len(self.buf)
+        return sorted(p for p in candidates
+                      if 0 <= p * PAGE < n and _memcmp(a + p * PAGE, b + p * PAGE, min(PAGE, n - p * PAGE)))
+
+    def take(self, candidates=None) -> int:
+        """Record the buffer as the next checkpoint; returns the number of pages stored.
+        `candidates`: every page written since the previous checkpoint is among these (so
+        only they are compared), or None to compare them all."""
         k = len(self.changed)
-        pages = self._dirty()
+        pages = self._dirty() if candidates is None else self._dirty_among(candidates)
         buf, ref = self.buf, self.ref
         for p in pages:
             lo = p * PAGE
@@ -152,9 +160,14 @@ class MachineSnapshots:
             out[id(obj)] = {k: v for k, v in vars(obj).items() if k not in skip}
         return out
 
-    def take(self, extra: dict | None = None) -> Snapshot:
+    def take(self, extra: dict | None = None, written=None) -> Snapshot:
+        """`written`: physical page numbers that hold every RAM store since the previous
+        checkpoint (an activity log), or None: RAM is compared page by page."""
         number = self.count
-        self.ram.take()
+        if written is not None:
+            base = self.m.bus.ram_base // PAGE
+            written = [p - base for p in written]
+        self.ram.take(written)
         for store in self.disks:
             store.take()
         self.count += 1

@@ -130,6 +130,7 @@ class TraceReader:
             self.damaged = False                 # ... and it is so because something in it is wrong
             self.has_index = False
             self._ending: list | None = None
+            self._intervals = None               # the index's intervals section, undecoded
             self.chunks: list[ChunkInfo] = self._chunks_from_index() or self._scan()
         except BaseException:
             self._file.close()
@@ -277,6 +278,14 @@ class TraceReader:
             self._cache.popitem(last=False)
         return events
 
+    def intervals(self):
+        """What ran and what was touched per interval of the run (trace/intervals.py), or None
+        (no index, an older recorder); a malformed section raises TraceError."""
+        if self._intervals is None:
+            return None
+        from rvtrace.trace.intervals import decode
+        return decode(self._intervals)
+
     def _chunks_from_index(self) -> list[ChunkInfo] | None:
         """The chunk list from the trailing index, or None when it is absent or not trustworthy."""
         if self.size < self._data_start + fmt.FOOTER_SIZE:
@@ -313,6 +322,7 @@ class TraceReader:
                     and type(ending[1]) is str, "index ending")
             self._ending = list(ending)
             self._index_offset, self._index_events = offset, expected_event
+            self._intervals = index.get("intervals")
         except (_Bad, *_DECODE_ERRORS, msgpack.OutOfData):
             self._ending = None
             return None   # fall back to scanning, which finds any real damage

@@ -134,16 +134,20 @@ class TraceWriter:
         self._kinds_mask = 0
 
     def close(self, ending: str = "poweroff", detail: str = "", *, icount: int | None = None,
-              hart: int = 0, pid: int = 0) -> None:
-        """Finish the run: an END event saying how it ended, the last chunk, the index, the footer."""
+              hart: int = 0, pid: int = 0, intervals: bytes | None = None) -> None:
+        """Finish the run: an END event saying how it ended, the last chunk, the index, the footer.
+        `intervals`: the index's intervals section (trace/intervals.py), if the recorder kept one."""
         if self.closed:
             return
         how = code_of(ENDINGS, ending)
         end_icount = self._last_icount if icount is None else icount
         self.event(Kind.END, end_icount, hart, pid, how, detail)
         self.flush()
-        body = fmt.pack({"chunks": self._index, "events": self.n_events,
-                         "ending": [how, detail], "last_icount": self._last_icount})
+        index = {"chunks": self._index, "events": self.n_events,
+                 "ending": [how, detail], "last_icount": self._last_icount}
+        if intervals is not None:
+            index["intervals"] = intervals
+        body = fmt.pack(index)
         index_offset = self._file.tell()
         self._write(fmt.pack([fmt.TAG_INDEX, zlib.crc32(body), body]))
         self._write(fmt.footer(index_offset))

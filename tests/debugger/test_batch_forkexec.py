@@ -125,10 +125,10 @@ def test_bad_input_gives_one_message_and_the_session_goes_on(batch):
     assert "bad expression" in batch.run("break write if pid == == 2")
     assert "no field 'pdi'" in batch.run("break write if pdi == 2")
     batch.ok("start")
-    assert "nothing before it" in batch.run("reverse-step")
+    assert "nothing before it" in batch.run("reverse-step-event")
     assert "already at the start" in batch.run("reverse-continue")
     batch.ok("end")
-    assert "nothing after it" in batch.run("step")
+    assert "nothing after it" in batch.run("step-event")
     assert "already at the end" in batch.run("continue")
     assert "there is no event 99999" in batch.run("goto 99999")
     assert "outside this recording" in batch.run("goto @999999999")
@@ -195,12 +195,15 @@ def test_next_finish_and_their_reverses(batch, forkexec):
     while "jalr" not in batch.ok("x/1i $pc"):
         batch.ok("stepi")
     call_site = batch.session.icount
-    out = batch.run("next")           # over the call: a successful exec never comes back here
+    out = batch.run("nexti")          # over the call: a successful exec never comes back here
     assert "the recording ends before the instruction after the call" in out
+    assert batch.session.icount == call_site
+    out = batch.run("next")           # by source line, the same
+    assert "the recording ends before the return of this call" in out
     assert batch.session.icount == call_site
     batch.ok(f"goto @{call_site}", "stepi")                # into the stub
     assert "<exec" in batch.ok("print $pc")
-    batch.ok("reverse-next")
+    batch.ok("reverse-nexti")
     assert batch.session.icount == call_site
     batch.ok("delete", "break sys_exec", "continue")
     inside = batch.session.icount

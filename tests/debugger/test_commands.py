@@ -19,6 +19,12 @@ from rvtrace.errors import UserError
     ("rsi 4", "reverse-stepi", "4"),
     ("n", "next", ""),
     ("rn", "reverse-next", ""),
+    ("ni", "nexti", ""),
+    ("rni 2", "reverse-nexti", "2"),
+    ("se", "step-event", ""),
+    ("rse 3", "reverse-step-event", "3"),
+    ("u", "until", ""),
+    ("advance sched", "advance", "sched"),
     ("b write if pid == 4", "break", "write if pid == 4"),
     ("tbreak exec", "tbreak", "exec"),
     ("x/8gx $sp", "x", "/8gx $sp"),
@@ -65,6 +71,7 @@ def test_every_command_has_help():
 def test_the_issue_commands_exist():
     for name in ("break", "tbreak", "delete", "disable", "enable", "continue", "reverse-continue", "step",
                  "reverse-step", "stepi", "reverse-stepi", "next", "reverse-next", "finish", "goto", "start",
+                 "step-event", "reverse-step-event", "nexti", "reverse-nexti", "until", "advance",
                  "end", "x", "disassemble", "list", "backtrace", "print", "output", "events", "watch",
                  "rwatch", "when", "quit", "help"):
         assert commands.TOP.lookup(name).name == name

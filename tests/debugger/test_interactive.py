@@ -1,4 +1,5 @@
-"""The interactive debugger in a real terminal (tmux): break, continue, reverse-continue, completion, quit."""
+"""The interactive debugger in a real terminal (tmux): break, continue, reverse-continue, completion,
+line moves, Ctrl-C during a long move, quit."""
 
 from __future__ import annotations
 
@@ -78,5 +79,54 @@ def test_interactive_session(forkexec, tmp_path):
             time.sleep(0.2)
         assert not term.alive(), term.screen()
         assert (tmp_path / "history").read_text().count("continue") >= 1
+    finally:
+        term.close()
+
+
+def test_interactive_ctrl_c_and_line_moves(forkexec, tmp_path):
+    """A long `continue` shows how far it got; Ctrl-C stops it there and says where. Then
+    gdb's line moves: `step` into a call, `next` over one, `finish` out."""
+    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(forkexec.path))}"
+    term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+    try:
+        term.wait_for("(rvtrace)")
+        from rvtrace.kernel.image import KernelImage
+        from rvtrace.trace import TraceReader
+        with TraceReader(forkexec.path) as t:
+            img = KernelImage(t.header.kernel_elf())
+        quiet = img.address_of("cpus") + img.size_of_symbol("cpus") - 8   # never changes, hot page
+        term.send(f"watch phys:{quiet:#x} 8", "Enter")             # a whole-run search, no hit
+        term.wait_for("Hardware watchpoint 1")
+        term.send("continue", "Enter")
+        term.wait_for("replaying:")                                # the progress line, after a second
+        term.send("C-c")
+        screen = term.wait_for("Interrupted at icount")
+        assert "(Ctrl-C)" in screen and "No more breakpoints" not in screen
+        term.wait_for("(rvtrace)", 3)
+        time.sleep(0.5)
+        term.send("delete", "Enter")
+        term.wait_for("(rvtrace)", 4)
+        term.send("break sys_fork", "Enter")
+        term.wait_for("Breakpoint 2 at")
+        term.send("start", "Enter")
+        term.send("continue", "Enter")
+        term.wait_for("Breakpoint 2 (sys_fork)")
+        term.send("next", "Enter")                                 # sysproc.c: the next line
+        term.wait_for("(sysproc.c:", 2)
+        term.send("reverse-next", "Enter")
+        term.wait_for("(sysproc.c:", 3)
+        term.send("step", "Enter")                                 # sysproc.c:26, `return fork();`
+        term.wait_for("(sysproc.c:", 4)
+        term.send("step", "Enter")                                 # into fork(), a C function
+        screen = term.wait_for("(proc.c:")
+        assert "<fork" in screen
+        term.send("finish", "Enter")
+        screen = term.wait_for("Returned to")
+        assert "Run till exit from" in screen and "<sys_fork" in screen.split("Run till exit from")[-1]
+        term.send("quit", "Enter")
+        deadline = time.monotonic() + WAIT
+        while term.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not term.alive(), term.screen()
     finally:
         term.close()

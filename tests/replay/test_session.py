@@ -225,11 +225,11 @@ def test_next_steps_over_a_call(session):
     session.finish()                                  # now just after a call in the caller
     after = session.registers()
     at = session.icount
-    session.reverse_next()                            # back over the whole call, onto the call
+    session.reverse_nexti()                           # back over the whole call, onto the call
     call = session.registers()
     assert after["pc"] - call["pc"] in (2, 4) and call["sp"] == after["sp"]
     assert at - session.icount > 2                    # the callee's instructions were skipped
-    session.next()                                    # and over it again
+    session.nexti()                                   # and over it again
     assert session.registers() == after and session.icount == at
 
 
@@ -279,7 +279,7 @@ def test_three_harts_reverse_stepi_follows_one_hart(tmp_path):
             assert state_of(s.state_at(n)) == straight_run(path, n)
         for h in range(3):                     # every hart, asleep in wfi or not
             s.goto_icount(ev.icount)
-            s.hart = h
+            s.select_hart(h)
             mine = s.machine.harts[h].instret
             try:
                 s.stepi(50)
@@ -339,7 +339,7 @@ def test_next_over_an_ecall_returns_after_the_system_call(session):
     enter = session.next_event(kinds_filter([Kind.SYSCALL_ENTER], lambda e: e.num == 16))
     regs = session.registers()
     assert regs["priv"] == 0 and session.read_virtual(regs["pc"], 4) == (0x73).to_bytes(4, "little")
-    session.next()
+    session.nexti()
     after = session.registers()
     assert after["pc"] == regs["pc"] + 4 and after["priv"] == 0 and after["sp"] == regs["sp"]
     done = session.find_next(kinds_filter([Kind.SYSCALL_EXIT], lambda e: e.pid == enter.pid), enter.number)
