@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -281,7 +281,7 @@ def print_table(outcomes: list[Outcome], n_seeds: int, seconds: float, out: Path
         odd = {e: n for e, n in o.endings.items() if e != "poweroff"}
         if odd:
             w(f"{'':>28}(runs that did not power off: {odd})\n")
-    w(f"\norders: distinct cross-process orders of system calls among those runs\n")
+    w("\norders: distinct cross-process orders of system calls among those runs\n")
     w(f"traces: {out}/outcome-N-seed-S.mp, summary: {out}/outcomes.json\n")
     if len(outcomes) > 1:
         w(f"compare two: rvtrace diff {out}/{outcomes[0].trace} {out}/{outcomes[1].trace}\n")
