@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,13 +48,15 @@ class RunSummary:
 class Outcome:
     output: str
     seeds: list[int] = field(default_factory=list)
-    orders: Counter = field(default_factory=Counter)     # order key -> runs
+    orders: dict = field(default_factory=dict)           # syscall order (tuple) -> its seeds
     endings: Counter = field(default_factory=Counter)
     trace: str | None = None
 
     def to_json(self) -> dict:
         return {"output": self.output, "seeds": sorted(self.seeds), "trace": self.trace,
                 "runs": len(self.seeds), "syscall_orders": len(self.orders),
+                "orders": [{"seeds": sorted(seeds), "order": list(order)} for order, seeds in
+                           sorted(self.orders.items(), key=lambda kv: (-len(kv[1]), min(kv[1])))],
                 "endings": dict(self.endings)}
 
 
@@ -209,7 +211,7 @@ def group(summaries) -> list[Outcome]:
     for s in summaries:
         o = by_output.setdefault(s.output, Outcome(s.output))
         o.seeds.append(s.seed)
-        o.orders[" ".join(s.order)] += 1
+        o.orders.setdefault(tuple(s.order), []).append(s.seed)
         o.endings[s.ending] += 1
     return sorted(by_output.values(), key=lambda o: (-len(o.seeds), min(o.seeds)))
 
@@ -281,7 +283,7 @@ def print_table(outcomes: list[Outcome], n_seeds: int, seconds: float, out: Path
         odd = {e: n for e, n in o.endings.items() if e != "poweroff"}
         if odd:
             w(f"{'':>28}(runs that did not power off: {odd})\n")
-    w(f"\norders: distinct cross-process orders of system calls among those runs\n")
+    w("\norders: distinct cross-process orders of system calls among those runs\n")
     w(f"traces: {out}/outcome-N-seed-S.mp, summary: {out}/outcomes.json\n")
     if len(outcomes) > 1:
         w(f"compare two: rvtrace diff {out}/{outcomes[0].trace} {out}/{outcomes[1].trace}\n")

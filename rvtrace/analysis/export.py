@@ -20,7 +20,6 @@ from xml.sax.saxutils import escape
 
 from rvtrace.analysis.runlog import HART_RUN, RunLog
 from rvtrace.errors import UserError
-from rvtrace.kernel.syscalls import syscall_name
 from rvtrace.trace.events import FAULT_CAUSES, INTERRUPT_CAUSES, Kind, name_of
 from rvtrace.trace.text import IRQ_NAMES
 

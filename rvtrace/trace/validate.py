@@ -78,6 +78,9 @@ FIELD_TYPES = {
     "how": ("int", U16), "detail": ("opt_str", None),
 }
 ANY = ("any", None)
+# Where one name means another thing in one kind: a cow event's `path` is how the kernel got
+# there (COW_PATHS), not a file path.
+KIND_FIELD_TYPES = {(int(Kind.COW), "path"): ("int", U16)}
 
 WORDS = {"bytes": "bytes", "opt_bytes": "bytes or nil", "opt_str": "a string or nil",
          "str_list": "a list of strings", "any": f"a value nested at most {MAX_DEPTH} deep"}
@@ -144,7 +147,8 @@ def column_depth_ok(column: list, limit: int = MAX_DEPTH) -> bool:
 
 
 def _field_checks():
-    return {int(kind): tuple((name, *FIELD_TYPES.get(name, ANY)) for name in info.fields)
+    return {int(kind): tuple((name, *KIND_FIELD_TYPES.get((int(kind), name), FIELD_TYPES.get(name, ANY)))
+                             for name in info.fields)
             for kind, info in KINDS.items()}
 
 

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from rvtrace.analysis.explore import Outcome, group, parse_seeds, RunSummary, syscall_order
+from rvtrace.analysis.explore import RunSummary, group, parse_seeds, syscall_order
 from rvtrace.cli import main
 from rvtrace.debugger.main import open_session
 from rvtrace.debugger.printer import CollectingPrinter
-from rvtrace.errors import UserError
 from rvtrace.trace.reader import TraceReader
 
 TRACE = Path(__file__).resolve().parents[2] / "traces" / "forkexec.mp"

@@ -1,12 +1,11 @@
 """`explain` on the committed forkexec trace: the lecture's story, with event numbers."""
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-from rvtrace.analysis.explain import explain, print_explanation
+from rvtrace.analysis.explain import explain
 from rvtrace.analysis.runlog import RunLog
 from rvtrace.cli import main
 from rvtrace.errors import UserError

@@ -20,6 +20,10 @@ def test_explore_keeps_one_trace_per_output_and_outcomes_json(explored):
     assert [o["runs"] for o in data] == sorted((o["runs"] for o in data), reverse=True)
     assert len({o["output"] for o in data}) == len(data)
     for o in data:
+        assert sorted(s for order in o["orders"] for s in order["seeds"]) == o["seeds"]
+        assert len(o["orders"]) == o["syscall_orders"]
+        assert all(any(step.startswith("3:exec") for step in order["order"]) for order in o["orders"])
+    for o in data:
         path = explored.dir / o["trace"]
         assert path.exists() and not o["trace"].startswith("/")
         log = RunLog(path)
