@@ -22,7 +22,7 @@ import zlib
 import msgpack
 
 FORMAT_NAME = "rvtrace-trace"
-VERSION = 1
+VERSION = 2                    # 2: the cow event kind (16) and the index's intervals section
 CHUNK_EVENTS = 4096
 
 TAG_CHUNK = "chunk"
