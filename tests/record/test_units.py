@@ -88,10 +88,12 @@ class FakeHart:
 
 
 class FakeRecorder:
-    def __init__(self):
+    def __init__(self, kernel=None):
         self.m = type("M", (), {"harts": [FakeHart(True)]})()
         self.pending = {}
         self.listeners = []
+        self.kernel = kernel            # KernelIdentity-like: .view.processes()
+        self.current = [0]              # pid running on each hart (0: its scheduler)
 
 
 def test_the_shell_driver_types_once_then_ends_when_the_shell_waits_again():
@@ -112,6 +114,23 @@ def test_the_shell_driver_types_once_then_ends_when_the_shell_waits_again():
     rec.m.harts[0].waiting = True
     with pytest.raises(ShellIdle):
         d(0)
+
+
+def test_the_shell_driver_types_into_a_kernel_whose_scheduler_spins():
+    """xv6 2022 never executes wfi: the shell waits when no process can run."""
+    from types import SimpleNamespace as NS
+    procs = [NS(state="SLEEPING"), NS(state="RUNNABLE")]
+    rec = FakeRecorder(kernel=NS(view=NS(processes=lambda: procs)))
+    rec.m.harts[0].waiting = False                      # spinning in the scheduler
+    d = ShellDriver("forkexec")
+    d.attach(rec)
+    rec.pending[2] = (5, [0, 0x1000, 1], [0, 0x1000, 1])
+    assert d(0) == b""                                  # a process can still run
+    procs[1] = NS(state="SLEEPING")
+    rec.current = [2]
+    assert d(0) == b""                                  # the hart runs a process
+    rec.current = [0]
+    assert d(0) == b"forkexec\n"
 
 
 def test_the_progress_line_waits_a_second_then_redraws_in_place():
