@@ -164,7 +164,8 @@ def build_kernel(force: bool = False) -> Path:
     key = content_hash(kernel_inputs())
 
     def make(out: Path) -> None:
-        toolchain.compile_elf(sources, out, KERNEL_SRC / "kernel.ld", include_dirs=[KERNEL_SRC])
+        toolchain.compile_elf(sources, out, KERNEL_SRC / "kernel.ld", include_dirs=[KERNEL_SRC],
+                              extra_flags=toolchain.KERNEL_FLAGS)
     return _cached("kernel", key, ".elf", make, force)
 
 

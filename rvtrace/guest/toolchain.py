@@ -36,6 +36,12 @@ FREESTANDING_FLAGS = [
     "-Wall", "-Werror=implicit-function-declaration",
 ]
 
+# The bundled kernel starts every function on a 64-byte line: the trace's intervals section
+# notes the code that ran by 64-byte lines (rvtrace/cpu/codecache.py CODE_LINE), so a line
+# never holds the tail of a busy function beside one that never runs (`break panic` then
+# skips the whole recording without re-executing it).
+KERNEL_FLAGS = ["-falign-functions=64"]
+
 
 def path_map_flags() -> list[str]:
     """Debug info names files relative to the checkout (and zig's own headers as zig/...),
