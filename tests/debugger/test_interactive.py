@@ -83,16 +83,29 @@ def test_interactive_session(forkexec, tmp_path):
         term.close()
 
 
-def test_interactive_ctrl_c_and_line_moves(forkexec, tmp_path):
-    """A long `continue` shows how far it got; Ctrl-C stops it there and says where. Then
-    gdb's line moves: `step` into a call, `next` over one, `finish` out."""
-    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(forkexec.path))}"
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory):
+    """The first 8 M instructions of selftest: long enough that a whole-run search takes seconds."""
+    from rvtrace.guest.bundle import bundled_boot
+    from rvtrace.machine.config import MachineConfig
+    from rvtrace.record import record
+    kernel, disk, bootargs = bundled_boot("selftest", [])
+    path = tmp_path_factory.mktemp("long") / "selftest.mp"
+    result = record(MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs), path,
+                    console_echo=lambda b: None, max_insns=8_000_000)
+    assert result.ending == "max-insns"
+    return path
+
+
+def test_interactive_ctrl_c_stops_a_long_move(long_run, tmp_path):
+    """A long `continue` shows how far it got; Ctrl-C stops it there and says where."""
+    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(long_run))}"
     term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
     try:
         term.wait_for("(rvtrace)")
         from rvtrace.kernel.image import KernelImage
         from rvtrace.trace import TraceReader
-        with TraceReader(forkexec.path) as t:
+        with TraceReader(long_run) as t:
             img = KernelImage(t.header.kernel_elf())
         quiet = img.address_of("cpus") + img.size_of_symbol("cpus") - 8   # never changes, hot page
         term.send(f"watch phys:{quiet:#x} 8", "Enter")             # a whole-run search, no hit
@@ -103,14 +116,26 @@ def test_interactive_ctrl_c_and_line_moves(forkexec, tmp_path):
         screen = term.wait_for("Interrupted at icount")
         assert "(Ctrl-C)" in screen and "No more breakpoints" not in screen
         term.wait_for("(rvtrace)", 3)
-        time.sleep(0.5)
-        term.send("delete", "Enter")
-        term.wait_for("(rvtrace)", 4)
+        term.send("quit", "Enter")
+        deadline = time.monotonic() + WAIT
+        while term.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not term.alive(), term.screen()
+    finally:
+        term.close()
+
+
+def test_interactive_line_moves(forkexec, tmp_path):
+    """gdb's line moves: `step` into a call, `next` over one, `finish` out."""
+    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(forkexec.path))}"
+    term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+    try:
+        term.wait_for("(rvtrace)")
         term.send("break sys_fork", "Enter")
-        term.wait_for("Breakpoint 2 at")
+        term.wait_for("Breakpoint 1 at")
         term.send("start", "Enter")
         term.send("continue", "Enter")
-        term.wait_for("Breakpoint 2 (sys_fork)")
+        term.wait_for("Breakpoint 1 (sys_fork)")
         term.send("next", "Enter")                                 # sysproc.c: the next line
         term.wait_for("(sysproc.c:", 2)
         term.send("reverse-next", "Enter")
