@@ -26,7 +26,8 @@ left them. k is bounded by:
   - overlap: the store's bytes and the loads' bytes of the k rounds are
     disjoint (else the order of rounds would matter), and no register wraps
     around 2**64 where that would break the affine form.
-Watched pcs disable looping blocks altogether, so they disable this too.
+A block whose first pc is watched does not loop (each round must be seen),
+and blocks stop before any other watched pc, so no bulk skips a watched pc.
 If k is too small to be worth it, bulk() returns None and the round runs
 normally. RVTRACE_ACCEL=off (or Hart.accel = False) turns it off.
 """

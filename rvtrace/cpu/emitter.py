@@ -34,7 +34,6 @@ from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
 MAX_BLOCK = 32
 M64 = (1 << 64) - 1
-TERMINATORS = {"branch", "jump", "system", "trap"}
 
 _LOADS = {  # (size, signed) -> how the fast path reads RAM at index `o + a`
     (1, False): "ram[o + a]",

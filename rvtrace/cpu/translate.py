@@ -26,28 +26,14 @@ import types
 from rvtrace.cpu import codestore
 from rvtrace.cpu.blockreader import decode_cached, insn_length, read_block
 from rvtrace.cpu.codecache import Block, CodeCache
-from rvtrace.cpu.codestore import compile_cached
 from rvtrace.cpu.emitter import GLOBALS, M64, MAX_BLOCK, _Emitter
 
-__all__ = ["Block", "CodeCache", "MAX_BLOCK", "find_block", "translate", "translate_single"]
-
-
-def translate(insns, fallthrough: int, may_loop: bool = True) -> tuple:
-    """Python source and function for a trace [(pc, bits, insn)].
-
-    may_loop: a trace that ends by jumping back to its start may run several
-    rounds in one call (not when pcs are watched: each round must be seen).
-    """
-    src = block_source(insns, fallthrough, may_loop)
-    fn = _compiled.get(src)
-    if fn is None:
-        fn = _compiled[src] = _function(compile_cached(src), insns[0][0])
-        if len(_compiled) > MAX_COMPILED:
-            _compiled.clear()
-    return fn, src
+__all__ = ["Block", "CodeCache", "MAX_BLOCK", "block_source", "find_block", "translate_single"]
 
 
 def block_source(insns, fallthrough: int, may_loop: bool, accelerate: bool = False) -> str:
+    """Python source for a trace [(pc, bits, insn)]. may_loop: a trace that ends by
+    jumping back to its start may run several rounds in one call (and in bulk)."""
     em = _Emitter(accelerate=accelerate)
     last = len(insns) - 1
     for idx, (pc, bits, insn) in enumerate(insns):
@@ -113,11 +99,6 @@ def _fetch_bits(hart, pc: int) -> tuple[int, set]:
 
 _steps: dict[int, object] = {}       # instruction word -> shared step function
 
-# Compiled functions by source text (watched blocks and steps).
-_compiled: dict[str, object] = {}
-MAX_COMPILED = 50_000
-
-
 # --- translations by what was translated ---------------------------------------------
 
 class _Variant:
@@ -145,7 +126,7 @@ class _Variant:
         return not any(p in watch for p in self.pcs[1:self.n])
 
 
-# (vpc, privilege, paging mode, block size limit, loop acceleration, may loop (no watched pcs))
+# (vpc, privilege, paging mode, block size limit, loop acceleration, may loop (vpc not watched))
 #   -> [_Variant], newest first
 _variants: dict[tuple, list[_Variant]] = {}
 _on_disk_looked: set[tuple] = set()
@@ -174,7 +155,10 @@ def find_block(hart, pc: int, ppc: int, single: bool) -> Block:
         fn, src = translate_single((pc, bits, None))
         return Block(fn, 1, [pc, (pc + (4 if bits & 3 == 3 else 2)) & M64], frozenset(ppages), src)
     limit, accelerate = hart.max_block, hart.accel
-    key = (pc, hart.priv, hart.satp >> 60, limit, accelerate, not watch)
+    # A block may run round after round (and in bulk) unless its first pc is watched:
+    # read_block stops before any other watched pc, so no round can skip one.
+    may_loop = pc not in watch
+    key = (pc, hart.priv, hart.satp >> 60, limit, accelerate, may_loop)
     ram = hart.ram
     page_index = ppc - hart.ram_base - (pc & 0xFFF)
     ppages = frozenset((ppc >> 12,))
@@ -187,7 +171,7 @@ def find_block(hart, pc: int, ppc: int, single: bool) -> Block:
             stats["memory"] += 1
             return Block(v.fn, v.n, v.pcs, ppages, v.src)
     insns, read_pages, fall, cut = read_block(hart, pc, limit, watch)
-    src = block_source(insns, fall, not watch, accelerate)
+    src = block_source(insns, fall, may_loop, accelerate)
     code = compile(src, codestore.code_name(src), "exec")
     fn = _function(code, pc)
     pcs = [p for p, _, _ in insns] + [fall]
