@@ -8,6 +8,7 @@ import pytest
 from cpuutil import asm, make_hart
 
 from rvtrace.cpu import codestore, translate
+from rvtrace.cpu.hart import Hart
 
 
 @pytest.fixture
@@ -18,7 +19,8 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr(codestore, "_dir", False)
     monkeypatch.setattr(translate, "_variants", {})
     monkeypatch.setattr(translate, "_on_disk_looked", set())
-    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0})
+    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0, "cold": 0})
+    monkeypatch.setattr(Hart, "hot_after", 0)                # translate at once (cold.py aside)
     yield codestore._cache_dir()
     monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
 
