@@ -16,8 +16,10 @@ left them. k is bounded by:
   - the budget: k rounds plus one more must fit (the machine caps budgets at
     the next timer deadline and device completion, and the replay's stop
     points are budgets, so no interrupt can become pending inside);
-  - pages: every access of the k rounds stays in the page of its first one,
-    which must be in the hart's read (loads) or write (stores) TLB. Pages
+  - pages: every access of the k rounds stays in pages with the TLB entry of
+    its first one (in the hart's read TLB for loads, write TLB for stores;
+    with paging off, entries for the next pages are made as the first access
+    to them would, Mmu.bare_fill). Pages
     that are MMIO, hold translated code or page tables, or are watched by
     the replay (data watch) never have TLB entries, so those accesses take
     the normal path; a TLB hit also means the A/D bits are already set;
@@ -170,7 +172,7 @@ class Plan:
         self.branches = tuple((cond, prep(a), prep(b)) for cond, a, b in branches)
         self.ends = tuple((pos[r], prep(v)) for r, v in temps)
 
-    def run(self, R, W, ram, left: int, vals: tuple):
+    def run(self, h, R, W, ram, left: int, vals: tuple):
         """Run as many whole rounds as is exact; (left, new register values) or None."""
         n = self.n
         k = (left - n) // n                     # one round must still fit after the bulk
@@ -192,7 +194,7 @@ class Plan:
             elif s < 0:
                 k = min(k, v0 // -s + 1)
             a0 = v0 + imm
-            o, k = _reach(W if kind == "store" else R, a0, s, size, k)
+            o, k = _reach(h, kind == "store", W if kind == "store" else R, a0, s, size, k)
             if o is None:
                 return None                     # MMIO, watched, code, not yet mapped: the normal path
             spans.append((o + a0, s, size, signed))
@@ -220,9 +222,11 @@ class Plan:
         return left - k * n, tuple(out)
 
 
-def _reach(tlb, a0: int, s: int, size: int, k: int):
+def _reach(h, store: bool, tlb, a0: int, s: int, size: int, k: int):
     """(TLB delta of a0's page, rounds <= k whose accesses a0 + j*s all fall in pages
-    with that same delta -- RAM contiguous with it -- without straddling a page)."""
+    with that same delta -- RAM contiguous with it -- without straddling a page).
+    A later page not in the TLB yet is filled when that has no other effect
+    (Mmu.bare_fill: no paging, RAM, not watched), as its first access would."""
     o = tlb.get(a0 >> 12)
     off = a0 & 0xFFF
     if o is None or off + size > 0x1000:
@@ -235,7 +239,10 @@ def _reach(tlb, a0: int, s: int, size: int, k: int):
     page, per_page, direction = a0 >> 12, 0x1000 // abs(s), 1 if s > 0 else -1
     while rounds < k:                           # every page holds the same number of rounds
         page += direction
-        if tlb.get(page) != o:
+        d = tlb.get(page)
+        if d is None:
+            d = h.bare_fill(page, store)
+        if d != o:
             break
         rounds += per_page
     return o, min(rounds, k)

@@ -360,7 +360,7 @@ class _Emitter:
         return [
             "_b = True",
             f"if _b and left >= {n * (accel.MIN_ROUNDS + 1)}:",
-            f"    _t = _P.run(R, W, ram, left, ({regs}))",
+            f"    _t = _P.run(h, R, W, ram, left, ({regs}))",
             "    if _t is None:",
             "        _b = False",
             "    else:",
