@@ -33,7 +33,7 @@ class Hart(CsrFile, Mmu, Traps):
     accel = os.environ.get("RVTRACE_ACCEL", "") != "off"
     # a new block runs as pre-decoded steps this many times before it is translated
     # (cold.py); 0: translate at once
-    hot_after = int(os.environ.get("RVTRACE_HOT", HOT))
+    hot_after = int(os.environ.get("RVTRACE_HOT", "")) if os.environ.get("RVTRACE_HOT", "").isdigit() else HOT
 
     def __init__(self, hartid: int, bus, cache, time_fn=None):
         self.hartid = hartid
