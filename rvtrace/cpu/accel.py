@@ -153,7 +153,7 @@ def _step(v, step: dict) -> int:
 class Plan:
     """A plan() prepared for running: registers by position, each affine value's
     per-round step worked out once (the blocks make one of these when defined)."""
-    __slots__ = ("n", "steps", "accesses", "branches", "ends", "nregs")
+    __slots__ = ("n", "steps", "accesses", "branches", "ends", "nregs", "misses", "skip")
 
     def __init__(self, p):
         n, regs, steps, accesses, branches, temps = p
@@ -166,6 +166,8 @@ class Plan:
             return ("aff", tuple((pos[r], c) for r, c in v[1]), v[2], sum(c * delta.get(r, 0) for r, c in v[1]))
 
         self.n, self.nregs = n, len(regs)
+        self.misses = self.skip = 0             # a loop that rarely has many rounds to do is
+                                                # tried less often (either way is exact)
         self.steps = tuple((pos[r], d) for r, d in steps)
         self.accesses = tuple((kind, prep(base), imm, size, signed, prep(value))
                               for kind, base, imm, size, signed, value in accesses)
@@ -174,6 +176,19 @@ class Plan:
 
     def run(self, h, R, W, ram, left: int, vals: tuple):
         """Run as many whole rounds as is exact; (left, new register values) or None."""
+        if self.skip:
+            self.skip -= 1
+            return None
+        out = self._run(h, R, W, ram, left, vals)
+        if out is None:
+            self.misses += 1
+            if self.misses >= 4:
+                self.misses, self.skip = 0, 64
+        else:
+            self.misses = 0
+        return out
+
+    def _run(self, h, R, W, ram, left: int, vals: tuple):
         n = self.n
         k = (left - n) // n                     # one round must still fit after the bulk
         if k < MIN_ROUNDS:
