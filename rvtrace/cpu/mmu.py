@@ -174,6 +174,8 @@ class Mmu:
         cache = self.code_cache
         if delta is None or (cache.is_watched_page(vpage) if store else vpage in cache.data_watch):
             return None
+        if not store and "load" in vars(self):
+            return None                     # the slow path is wrapped (a replay probe): leave it be
         if store:
             self._fill_write(vpage << 12, vpage << 12)
         else:
