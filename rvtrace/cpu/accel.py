@@ -16,8 +16,10 @@ left them. k is bounded by:
   - the budget: k rounds plus one more must fit (the machine caps budgets at
     the next timer deadline and device completion, and the replay's stop
     points are budgets, so no interrupt can become pending inside);
-  - pages: every access of the k rounds stays in the page of its first one,
-    which must be in the hart's read (loads) or write (stores) TLB. Pages
+  - pages: every access of the k rounds stays in pages with the TLB entry of
+    its first one (in the hart's read TLB for loads, write TLB for stores;
+    with paging off, entries for the next pages are made as the first access
+    to them would, Mmu.bare_fill). Pages
     that are MMIO, hold translated code or page tables, or are watched by
     the replay (data watch) never have TLB entries, so those accesses take
     the normal path; a TLB hit also means the A/D bits are already set;
@@ -26,7 +28,8 @@ left them. k is bounded by:
   - overlap: the store's bytes and the loads' bytes of the k rounds are
     disjoint (else the order of rounds would matter), and no register wraps
     around 2**64 where that would break the affine form.
-Watched pcs disable looping blocks altogether, so they disable this too.
+A block whose first pc is watched does not loop (each round must be seen),
+and blocks stop before any other watched pc, so no bulk skips a watched pc.
 If k is too small to be worth it, bulk() returns None and the round runs
 normally. RVTRACE_ACCEL=off (or Hart.accel = False) turns it off.
 """
@@ -150,7 +153,7 @@ def _step(v, step: dict) -> int:
 class Plan:
     """A plan() prepared for running: registers by position, each affine value's
     per-round step worked out once (the blocks make one of these when defined)."""
-    __slots__ = ("n", "steps", "accesses", "branches", "ends", "nregs")
+    __slots__ = ("n", "steps", "accesses", "branches", "ends", "nregs", "misses", "skip")
 
     def __init__(self, p):
         n, regs, steps, accesses, branches, temps = p
@@ -163,14 +166,29 @@ class Plan:
             return ("aff", tuple((pos[r], c) for r, c in v[1]), v[2], sum(c * delta.get(r, 0) for r, c in v[1]))
 
         self.n, self.nregs = n, len(regs)
+        self.misses = self.skip = 0             # a loop that rarely has many rounds to do is
+                                                # tried less often (either way is exact)
         self.steps = tuple((pos[r], d) for r, d in steps)
         self.accesses = tuple((kind, prep(base), imm, size, signed, prep(value))
                               for kind, base, imm, size, signed, value in accesses)
         self.branches = tuple((cond, prep(a), prep(b)) for cond, a, b in branches)
         self.ends = tuple((pos[r], prep(v)) for r, v in temps)
 
-    def run(self, R, W, ram, left: int, vals: tuple):
+    def run(self, h, R, W, ram, left: int, vals: tuple):
         """Run as many whole rounds as is exact; (left, new register values) or None."""
+        if self.skip:
+            self.skip -= 1
+            return None
+        out = self._run(h, R, W, ram, left, vals)
+        if out is None:
+            self.misses += 1
+            if self.misses >= 4:
+                self.misses, self.skip = 0, 64
+        else:
+            self.misses = 0
+        return out
+
+    def _run(self, h, R, W, ram, left: int, vals: tuple):
         n = self.n
         k = (left - n) // n                     # one round must still fit after the bulk
         if k < MIN_ROUNDS:
@@ -191,7 +209,7 @@ class Plan:
             elif s < 0:
                 k = min(k, v0 // -s + 1)
             a0 = v0 + imm
-            o, k = _reach(W if kind == "store" else R, a0, s, size, k)
+            o, k = _reach(h, kind == "store", W if kind == "store" else R, a0, s, size, k)
             if o is None:
                 return None                     # MMIO, watched, code, not yet mapped: the normal path
             spans.append((o + a0, s, size, signed))
@@ -219,9 +237,11 @@ class Plan:
         return left - k * n, tuple(out)
 
 
-def _reach(tlb, a0: int, s: int, size: int, k: int):
+def _reach(h, store: bool, tlb, a0: int, s: int, size: int, k: int):
     """(TLB delta of a0's page, rounds <= k whose accesses a0 + j*s all fall in pages
-    with that same delta -- RAM contiguous with it -- without straddling a page)."""
+    with that same delta -- RAM contiguous with it -- without straddling a page).
+    A later page not in the TLB yet is filled when that has no other effect
+    (Mmu.bare_fill: no paging, RAM, not watched), as its first access would."""
     o = tlb.get(a0 >> 12)
     off = a0 & 0xFFF
     if o is None or off + size > 0x1000:
@@ -234,7 +254,10 @@ def _reach(tlb, a0: int, s: int, size: int, k: int):
     page, per_page, direction = a0 >> 12, 0x1000 // abs(s), 1 if s > 0 else -1
     while rounds < k:                           # every page holds the same number of rounds
         page += direction
-        if tlb.get(page) != o:
+        d = tlb.get(page)
+        if d is None:
+            d = h.bare_fill(page, store)
+        if d != o:
             break
         rounds += per_page
     return o, min(rounds, k)

@@ -34,7 +34,6 @@ from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
 MAX_BLOCK = 32
 M64 = (1 << 64) - 1
-TERMINATORS = {"branch", "jump", "system", "trap"}
 
 _LOADS = {  # (size, signed) -> how the fast path reads RAM at index `o + a`
     (1, False): "ram[o + a]",
@@ -361,7 +360,7 @@ class _Emitter:
         return [
             "_b = True",
             f"if _b and left >= {n * (accel.MIN_ROUNDS + 1)}:",
-            f"    _t = _P.run(R, W, ram, left, ({regs}))",
+            f"    _t = _P.run(h, R, W, ram, left, ({regs}))",
             "    if _t is None:",
             "        _b = False",
             "    else:",

@@ -19,6 +19,7 @@ import os
 from rvtrace.cpu.csr import MENVCFG_STCE, CsrFile
 from rvtrace.cpu.mmu import Mmu
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
+from rvtrace.cpu.cold import HOT
 from rvtrace.cpu.translate import MAX_BLOCK, find_block
 from rvtrace.cpu.traps import Traps
 
@@ -30,6 +31,9 @@ class Hart(CsrFile, Mmu, Traps):
     max_block = MAX_BLOCK    # longest block, in instructions (1: every instruction alone)
     # tight loops run in bulk (accel.py); off for comparisons with plain execution
     accel = os.environ.get("RVTRACE_ACCEL", "") != "off"
+    # a new block runs as pre-decoded steps this many times before it is translated
+    # (cold.py); 0: translate at once
+    hot_after = int(os.environ.get("RVTRACE_HOT", "")) if os.environ.get("RVTRACE_HOT", "").isdigit() else HOT
 
     def __init__(self, hartid: int, bus, cache, time_fn=None):
         self.hartid = hartid

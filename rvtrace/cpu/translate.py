@@ -10,7 +10,9 @@ This module ties them together. `find_block` is what the hart calls when a
 pc has no block yet. Translations are looked up by what was translated --
 the virtual pc, privilege, paging mode and the block's own bytes, compared
 with RAM -- first in this process, then on disk, so a warm run neither
-decodes nor emits source. A block read while pcs were watched (the recorder,
+decodes nor emits source. A block with no stored translation runs as
+pre-decoded steps (cold.py) and is translated once it has run hart.hot_after
+times. A block read while pcs were watched (the recorder,
 the debugger) also remembers the watched pc it stopped before, and is used
 again only where the watch set would stop it at the same place.
 
@@ -23,31 +25,18 @@ from __future__ import annotations
 
 import types
 
-from rvtrace.cpu import codestore
+from rvtrace.cpu import cold, codestore
 from rvtrace.cpu.blockreader import decode_cached, insn_length, read_block
 from rvtrace.cpu.codecache import Block, CodeCache
-from rvtrace.cpu.codestore import compile_cached
 from rvtrace.cpu.emitter import GLOBALS, M64, MAX_BLOCK, _Emitter
+from rvtrace.cpu.signals import Trap
 
-__all__ = ["Block", "CodeCache", "MAX_BLOCK", "find_block", "translate", "translate_single"]
-
-
-def translate(insns, fallthrough: int, may_loop: bool = True) -> tuple:
-    """Python source and function for a trace [(pc, bits, insn)].
-
-    may_loop: a trace that ends by jumping back to its start may run several
-    rounds in one call (not when pcs are watched: each round must be seen).
-    """
-    src = block_source(insns, fallthrough, may_loop)
-    fn = _compiled.get(src)
-    if fn is None:
-        fn = _compiled[src] = _function(compile_cached(src), insns[0][0])
-        if len(_compiled) > MAX_COMPILED:
-            _compiled.clear()
-    return fn, src
+__all__ = ["Block", "CodeCache", "MAX_BLOCK", "block_source", "find_block", "translate_single"]
 
 
 def block_source(insns, fallthrough: int, may_loop: bool, accelerate: bool = False) -> str:
+    """Python source for a trace [(pc, bits, insn)]. may_loop: a trace that ends by
+    jumping back to its start may run several rounds in one call (and in bulk)."""
     em = _Emitter(accelerate=accelerate)
     last = len(insns) - 1
     for idx, (pc, bits, insn) in enumerate(insns):
@@ -113,11 +102,6 @@ def _fetch_bits(hart, pc: int) -> tuple[int, set]:
 
 _steps: dict[int, object] = {}       # instruction word -> shared step function
 
-# Compiled functions by source text (watched blocks and steps).
-_compiled: dict[str, object] = {}
-MAX_COMPILED = 50_000
-
-
 # --- translations by what was translated ---------------------------------------------
 
 class _Variant:
@@ -145,12 +129,12 @@ class _Variant:
         return not any(p in watch for p in self.pcs[1:self.n])
 
 
-# (vpc, privilege, paging mode, block size limit, loop acceleration, may loop (no watched pcs))
+# (vpc, privilege, paging mode, block size limit, loop acceleration, may loop (vpc not watched))
 #   -> [_Variant], newest first
 _variants: dict[tuple, list[_Variant]] = {}
 _on_disk_looked: set[tuple] = set()
 MAX_KEYS = 100_000
-stats = {"memory": 0, "disk": 0, "translated": 0}
+stats = {"memory": 0, "disk": 0, "translated": 0, "cold": 0}
 
 
 def _segments(insns, page_index: int, ram) -> tuple:
@@ -166,28 +150,50 @@ def _segments(insns, page_index: int, ram) -> tuple:
 
 
 def find_block(hart, pc: int, ppc: int, single: bool) -> Block:
-    """The translation of the block at virtual pc (physical ppc); raises Trap if a
-    second half of a page-straddling instruction cannot be fetched."""
-    watch = hart._watch
+    """The block at virtual pc (physical ppc): its stored translation, else a cold
+    chain of steps (cold.py) that translates itself once hot, else a new
+    translation. Raises Trap if a second half of a page-straddling instruction
+    cannot be fetched."""
     if single:
         bits, ppages = _fetch_bits(hart, pc)
         fn, src = translate_single((pc, bits, None))
         return Block(fn, 1, [pc, (pc + (4 if bits & 3 == 3 else 2)) & M64], frozenset(ppages), src)
-    limit, accelerate = hart.max_block, hart.accel
-    key = (pc, hart.priv, hart.satp >> 60, limit, accelerate, not watch)
-    ram = hart.ram
-    page_index = ppc - hart.ram_base - (pc & 0xFFF)
-    ppages = frozenset((ppc >> 12,))
+    found = _stored(hart, pc, ppc)
+    if found is not None:
+        return found
+    if hart.hot_after:
+        return _cold_block(hart, pc, ppc)
+    return _translate(hart, pc, ppc)
+
+
+def _key(hart, pc: int) -> tuple:
+    # A block may run round after round (and in bulk) unless its first pc is watched:
+    # read_block stops before any other watched pc, so no round can skip one.
+    return (pc, hart.priv, hart.satp >> 60, hart.max_block, hart.accel, pc not in hart._watch)
+
+
+def _stored(hart, pc: int, ppc: int) -> Block | None:
+    """The translation of these bytes made before, in this process or on disk."""
+    key = _key(hart, pc)
     variants = _variants.get(key)
     if variants is None and key not in _on_disk_looked:
         _on_disk_looked.add(key)
         variants = _load(key)
+    page_index = ppc - hart.ram_base - (pc & 0xFFF)
     for v in variants or ():
-        if v.matches(ram, page_index, watch):
+        if v.matches(hart.ram, page_index, hart._watch):
             stats["memory"] += 1
-            return Block(v.fn, v.n, v.pcs, ppages, v.src)
-    insns, read_pages, fall, cut = read_block(hart, pc, limit, watch)
-    src = block_source(insns, fall, not watch, accelerate)
+            return Block(v.fn, v.n, v.pcs, frozenset((ppc >> 12,)), v.src)
+    return None
+
+
+def _translate(hart, pc: int, ppc: int) -> Block:
+    """Read, emit and compile the block at pc, and store the translation."""
+    key = _key(hart, pc)
+    ram = hart.ram
+    page_index = ppc - hart.ram_base - (pc & 0xFFF)
+    insns, read_pages, fall, cut = read_block(hart, pc, hart.max_block, hart._watch)
+    src = block_source(insns, fall, key[-1], hart.accel)
     code = compile(src, codestore.code_name(src), "exec")
     fn = _function(code, pc)
     pcs = [p for p, _, _ in insns] + [fall]
@@ -202,7 +208,31 @@ def find_block(hart, pc: int, ppc: int, single: bool) -> Block:
         _variants.clear()
         _on_disk_looked.clear()
     codestore.save_variants(key, [x.stored() for x in variants])
-    return Block(fn, len(insns), pcs, ppages, src)
+    return Block(fn, len(insns), pcs, frozenset((ppc >> 12,)), src)
+
+
+def _cold_block(hart, pc: int, ppc: int) -> Block:
+    """A block that runs as pre-decoded steps until it has run hart.hot_after times."""
+    insns, read_pages, fall, _ = read_block(hart, pc, hart.max_block, hart._watch)
+    pcs = [p for p, _, _ in insns] + [fall]
+    block = Block(None, len(insns), pcs, frozenset(read_pages), "")
+
+    def promote(h):
+        """Translate now, and let every hart's dispatch table use the translation."""
+        try:
+            hot = _translate(h, pc, h.fetch_address(pc) + h.ram_base)
+        except Trap:
+            return None
+        block.fn, block.n, block.pcs, block.source = hot.fn, hot.n, hot.pcs, hot.source
+        for other in h.code_cache.harts:
+            for ctx in other._contexts.values():
+                t = ctx.blocks.get(pc)
+                if t is not None and t[2] is block:
+                    ctx.blocks[pc] = (hot.fn, hot.n, block)
+        return hot.fn
+    block.fn = cold.cold_function(cold.steps_for(insns), pcs, promote, hart.hot_after)
+    stats["cold"] += 1
+    return block
 
 
 def _load(key: tuple) -> list[_Variant] | None:

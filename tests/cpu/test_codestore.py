@@ -8,6 +8,7 @@ import pytest
 from cpuutil import asm, make_hart
 
 from rvtrace.cpu import codestore, translate
+from rvtrace.cpu.hart import Hart
 
 
 @pytest.fixture
@@ -18,7 +19,8 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setattr(codestore, "_dir", False)
     monkeypatch.setattr(translate, "_variants", {})
     monkeypatch.setattr(translate, "_on_disk_looked", set())
-    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0})
+    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0, "cold": 0})
+    monkeypatch.setattr(Hart, "hot_after", 0)                # translate at once (cold.py aside)
     yield codestore._cache_dir()
     monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
 
@@ -117,3 +119,17 @@ def test_off_switch(monkeypatch):
     codestore.compile_cached("x = 1\n")
     assert codestore._cache_dir() is None
     monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
+
+
+def test_a_block_cut_by_a_watch_is_used_only_where_it_would_be_cut(store):
+    words = [asm("addi", rd=5, rs1=5, imm=1), asm("addi", rd=6, rs1=6, imm=1),
+             asm("addi", rd=7, rs1=7, imm=1), asm("jal", rd=0, imm=-12)]
+    seen = []
+    for watch in ({0x8000_0008}, set(), {0x8000_0008}, {0x8000_0004}):
+        h = make_hart(words)
+        h.on_watch = lambda hart, pc: seen.append((pc, hart.instret))
+        h.watch_pcs = watch
+        h.run(20)
+        assert (h.x[5], h.x[6], h.x[7], h.pc) == (5, 5, 5, 0x8000_0000)
+    assert seen == [(0x8000_0008, 4 * i + 2) for i in range(5)] * 2 + \
+        [(0x8000_0004, 4 * i + 1) for i in range(5)]

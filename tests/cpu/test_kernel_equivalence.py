@@ -41,3 +41,12 @@ def test_forkexec_same_with_and_without_loop_acceleration(monkeypatch):
     monkeypatch.setattr(hart_mod.Hart, "accel", False)
     plain = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch)
     assert fast[0] == "poweroff" and fast == plain
+
+
+def test_forkexec_same_with_cold_steps_and_translations(monkeypatch):
+    from rvtrace.cpu import hart as hart_mod
+    monkeypatch.setattr(hart_mod.Hart, "hot_after", 10 ** 9)     # everything runs as cold steps
+    cold = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch)
+    monkeypatch.setattr(hart_mod.Hart, "hot_after", 0)           # everything translated at once
+    hot = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch)
+    assert cold[0] == "poweroff" and cold == hot

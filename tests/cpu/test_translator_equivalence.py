@@ -119,3 +119,35 @@ def test_looping_blocks_count_exactly_under_every_budget():
             assert h.run(step) == step
             done += step
             assert _state(h) == states[done], (budget, done)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(insn, min_size=1, max_size=40),
+       st.dictionaries(st.sampled_from(REGS[1:]), st.integers(0, (1 << 64) - 1)),
+       st.binary(min_size=256, max_size=256))
+def test_cold_steps_and_translated_blocks_agree(words, seed_regs, data):
+    """cold.py's pre-decoded steps do what the translation does."""
+    program = []
+    for w in words:
+        program.append(w)
+        if w & 0x7F == 0x63:
+            program.append(asm("addi", rd=0, rs1=0, imm=0))
+    program.append(asm("jal", rd=0, imm=0))
+    n = len(program) - 1
+    cold, hot = _fresh(program, seed_regs, data), _fresh(program, seed_regs, data)
+    cold.hot_after, hot.hot_after = 10 ** 9, 0
+    assert cold.run(n) == hot.run(n) == n
+    assert _state(cold) == _state(hot)
+
+
+def test_a_cold_loop_turns_hot_and_counts_exactly():
+    words = _loop_program()
+    for hot_after in (10 ** 9, 1, 3, 0):
+        h = _fresh(words, {5: 10, 8: 7}, bytes(256))
+        h.hot_after = hot_after
+        for _ in range(16):
+            h.run(5)
+        ref = _fresh(words, {5: 10, 8: 7}, bytes(256))
+        for _ in range(80):
+            ref.run(1)
+        assert _state(h) == _state(ref) and h.instret == 80
