@@ -185,6 +185,8 @@ class Mmu:
         if store:
             self._fill_write(vpage << 12, vpage << 12)
         else:
+            if cache.activity is not None:
+                cache.activity.read.add(vpage)
             self._ctx.r[vpage] = delta
         return delta
 
