@@ -35,5 +35,6 @@ class CheckingSink:
             recorded = Event(n, raw)
             raise Divergence(f"replay diverged at event {n} (icount {icount}): "
                              f"recorded {recorded!r}; replayed {Event(n, replayed)!r} "
-                             f"(a trace recorded by another rvtrace build may differ: re-record it)",
+                             f"(the trace's events are well-formed, so this rvtrace re-executes the run differently "
+                             f"from the one that recorded it)",
                              recorded, Event(n, replayed), icount)

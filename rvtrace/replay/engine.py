@@ -71,6 +71,7 @@ class Engine:
         self.image, self.view = image, view
         self.finished = False                  # the recorder's finish() ran (machine powered off)
         self.dirty = False                     # the machine is mid-search: restore before using it
+        self.fence: Divergence | None = None   # the earliest divergence: no state past it
         self.turns: dict[int, tuple[int, int]] = {}   # turn start icount -> (hart, retired)
         self._turn_starts: list[int] | None = None
         self.summaries: dict[int, Activity] = {}      # interval k -> what ran in [k*every, (k+1)*every)
@@ -103,6 +104,20 @@ class Engine:
         return reader.event(len(reader) - 1).icount
 
     # --- wiring (the cpu's and machine's hooks, nothing patched) ----------------------------
+
+    def _diverged(self, exc: Divergence) -> Divergence:
+        """Remember the earliest divergence: re-execution cannot be trusted past it, so no
+        machine state after that icount is ever shown as fact (events still come from the trace)."""
+        if exc.icount is not None and (self.fence is None or exc.icount < self.fence.icount):
+            self.fence = exc
+        return exc
+
+    def _check_fence(self, target: int) -> None:
+        fence = self.fence
+        if fence is not None and target > fence.icount:
+            raise Divergence(f"no machine state past icount {fence.icount}: re-execution diverged "
+                             f"from the recording there ({fence}); the events after it still come "
+                             f"from the trace", fence.recorded, fence.replayed, fence.icount)
 
     def _hooks(self) -> None:
         """Log every turn (which hart retired which instructions) and route watched pcs."""
@@ -215,6 +230,7 @@ class Engine:
 
     def _advance(self, target: int) -> None:
         """Run forward to `target`, taking the checkpoints not taken yet on the way."""
+        self._check_fence(target)
         m, every = self.m, self.every
         total = target - m.icount
         origin = m.icount
@@ -233,8 +249,8 @@ class Engine:
                 if self.progress is not None:
                     self.progress(m.icount - origin, total)
         if m.icount < target and m.bus.power_off is None:
-            raise Divergence(f"replay diverged: the machine stopped at icount {m.icount}, "
-                             f"before {target}", None, None, m.icount)
+            raise self._diverged(Divergence(f"replay diverged: the machine stopped at icount {m.icount}, "
+                                            f"before {target}", None, None, m.icount))
 
     def ensure_checkpoints(self, upto: int) -> None:
         """Checkpoints (and interval summaries) exist for every interval before `upto`."""
@@ -249,15 +265,18 @@ class Engine:
             return self.m.run(max_insns=n)
         except ReplayMismatch as exc:
             self.dirty = True
-            raise Divergence(f"replay diverged at icount {self.recorder.now()}: {exc}",
-                             None, None, self.recorder.now()) from None
-        except (Divergence, _Found):
+            raise self._diverged(Divergence(f"replay diverged at icount {self.recorder.now()}: {exc}",
+                                            None, None, self.recorder.now())) from None
+        except Divergence as exc:
+            self.dirty = True
+            raise self._diverged(exc)
+        except _Found:
             self.dirty = True
             raise
         except UserError as exc:          # e.g. "guest is idle forever": not what was recorded
             self.dirty = True
-            raise Divergence(f"replay diverged at icount {self.recorder.now()}: {exc}",
-                             None, None, self.recorder.now()) from None
+            raise self._diverged(Divergence(f"replay diverged at icount {self.recorder.now()}: {exc}",
+                                            None, None, self.recorder.now())) from None
         except BaseException:
             self.dirty = True
             raise
@@ -267,8 +286,9 @@ class Engine:
             self.finished = True
             self.recorder.finish(result)    # releases the poweroff event (checked too)
         if self.poweroff_ending and self.m.icount != self.end:
-            raise Divergence(f"replay diverged: the machine powered off at icount {self.m.icount}, "
-                             f"the recording at {self.end}", None, None, self.m.icount)
+            raise self._diverged(Divergence(f"replay diverged: the machine powered off at icount "
+                                            f"{self.m.icount}, the recording at {self.end}", None, None,
+                                            self.m.icount))
 
     # --- which hart ran when -----------------------------------------------------------------
 
