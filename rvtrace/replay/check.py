@@ -35,6 +35,6 @@ class CheckingSink:
             recorded = Event(n, raw)
             raise Divergence(f"replay diverged at event {n} (icount {icount}): "
                              f"recorded {recorded!r}; replayed {Event(n, replayed)!r} "
-                             f"(the trace's events are well-formed, so this rvtrace re-executes the run differently "
-                             f"from the one that recorded it)",
+                             f"(the events are well-formed, so either they were changed after recording or this "
+                             f"rvtrace runs the guest differently from the one that recorded it)",
                              recorded, Event(n, replayed), icount)
