@@ -33,7 +33,7 @@ from rvtrace.kernel.syscalls import decode_args, decode_out, read_argv
 from rvtrace.record.console import ConsoleAttribution
 from rvtrace.record.identity import AddressSpaceIdentity, KernelIdentity
 from rvtrace.record.output import EventOutput, Placeholder
-from rvtrace.trace.events import COW_PATHS, DECISIONS, RESOLUTIONS, SWITCH_REASONS, Kind, code_of
+from rvtrace.trace.events import COW_VIAS, DECISIONS, RESOLUTIONS, SWITCH_REASONS, Kind, code_of
 
 PLIC_CLAIM_START, PLIC_END = 0x0C20_0000, 0x1000_0000   # the contexts' claim/complete registers
 TESTDEV = 0x10_0000
@@ -47,7 +47,7 @@ R_UNKNOWN, R_TIMER, R_SLEEP, R_EXIT, R_YIELD, R_WAIT, R_RUN, R_SPACE = (
     code_of(SWITCH_REASONS, n) for n in SWITCH_REASONS)
 KILLED, FATAL, UNKNOWN = (code_of(RESOLUTIONS, n) for n in ("killed", "fatal", "unknown"))
 COW_COPY, COW_REUSE = code_of(RESOLUTIONS, "cow-copy"), code_of(RESOLUTIONS, "cow-reuse")
-P_UNKNOWN, P_TRAP, P_COPYOUT = (code_of(COW_PATHS, n) for n in COW_PATHS)
+P_UNKNOWN, P_TRAP, P_COPYOUT = (code_of(COW_VIAS, n) for n in COW_VIAS)
 D_HART_RUN, D_DISK, D_INPUT = (code_of(DECISIONS, n) for n in ("hart-run", "disk-latency", "input"))
 D_PICK, D_JITTER = code_of(DECISIONS, "pick-hart"), code_of(DECISIONS, "timer-jitter")
 
@@ -324,8 +324,8 @@ class Recorder:
         x = hart.x
         callers = [f for f in self._backtrace(hart) if f not in ("trace_cow", "cow_fault")]
         caller = callers[0] if callers else None
-        path = P_TRAP if caller in TRAP_HANDLERS else P_COPYOUT if caller == "copyout" else P_UNKNOWN
-        self.out.emit(Kind.COW, self.now(), h, self.current[h], va=x[REG_A0], path=path,
+        via = P_TRAP if caller in TRAP_HANDLERS else P_COPYOUT if caller == "copyout" else P_UNKNOWN
+        self.out.emit(Kind.COW, self.now(), h, self.current[h], va=x[REG_A0], via=via,
                       resolution=COW_COPY if x[REG_A1] & 0xFFFFFFFF else COW_REUSE)
 
     def _swtch(self, hart, h: int) -> None:

@@ -103,9 +103,9 @@ KINDS: dict[int, KindInfo] = {info.kind: info for info in (
        "the guest wrote `code` to the test device: exit status `status`"),
     _k(Kind.END, "end", "end", "how detail",
        "the last event of a run that closed properly: how it ended (ENDINGS), detail text"),
-    _k(Kind.COW, "cow", "pagefault", "va path resolution",
+    _k(Kind.COW, "cow", "pagefault", "va via resolution",
        "the kernel made copy-on-write page `va` writable for pid: resolution cow-copy or "
-       "cow-reuse (RESOLUTIONS); path (COW_PATHS): a page-fault trap, or a kernel copy into "
+       "cow-reuse (RESOLUTIONS); via (COW_VIAS): a page-fault trap, or a kernel copy into "
        "user memory (copyout) that never trapped"),
 )}
 
@@ -120,7 +120,7 @@ RESOLUTIONS = ("unknown", "cow-copy", "cow-reuse", "lazy-alloc", "killed", "fata
 SWITCH_REASONS = ("unknown", "timer", "sleep", "exit", "yield", "wait", "run", "address-space")
 # Interrupt cause codes (scause with the interrupt bit cleared).
 INTERRUPT_CAUSES = INTERRUPT_NAMES
-COW_PATHS = ("unknown", "trap", "copyout")
+COW_VIAS = ("unknown", "trap", "copyout")
 DECISIONS = ("hart-run", "disk-latency", "input", "timer-jitter", "pick-hart")
 ENDINGS = ("poweroff", "max-insns", "interrupted", "guest-fault", "error", "shell-idle")
 MODES = {0: "user", 1: "kernel", 3: "machine"}

@@ -7,12 +7,12 @@ debugger after its `#n @icount` one, so both say the same thing the same way.
 from __future__ import annotations
 
 from rvtrace.kernel.syscalls import ARGV, format_call, format_return, format_value, quote, syscall_name
-from rvtrace.trace.events import (COW_PATHS, DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES,
+from rvtrace.trace.events import (COW_VIAS, DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
 
 SYS_EXEC = 7
 # How each path to a copy-on-write resolution reads.
-COW_PATH_WORDS = {"trap": "page-fault trap", "copyout": "kernel copyout, no trap"}
+COW_VIA_WORDS = {"trap": "page-fault trap", "copyout": "kernel copyout, no trap"}
 
 # PLIC sources on QEMU's virt board.
 IRQ_NAMES = {1: "disk", 10: "uart"}
@@ -79,9 +79,9 @@ def describe(ev: Event, symbolize=None) -> str:
         entry = f" (new image, entry {_hex(f['entry'])})" if isinstance(f.get("entry"), int) else ""
         return f"exec {quote(f['path'] or '')} {format_value(ARGV, f['argv'])}{entry}"
     if k == Kind.COW:
-        path = name_of(COW_PATHS, f["path"])
+        via = name_of(COW_VIAS, f["via"])
         return (f"copy-on-write va={_hex(f['va'])} -> {name_of(RESOLUTIONS, f['resolution'])}"
-                f" ({COW_PATH_WORDS.get(path, path)})")
+                f" ({COW_VIA_WORDS.get(via, via)})")
     if k == Kind.EXIT:
         return f"exit status {f['status']}"
     if k == Kind.REAPED:

@@ -75,12 +75,9 @@ FIELD_TYPES = {
     "backtrace": ("str_list", None), "irq": ("int", U16), "req": ("int", U64), "block": ("int", U64),
     "write": ("int", U16), "child": ("int", PID), "status": ("int", S64), "path": ("opt_str", None),
     "argv": ("str_list", None), "data": ("bytes", None), "decision": ("int", U16), "code": ("int", U64),
-    "how": ("int", U16), "detail": ("opt_str", None),
+    "how": ("int", U16), "via": ("int", U16), "detail": ("opt_str", None),
 }
 ANY = ("any", None)
-# Where one name means another thing in one kind: a cow event's `path` is how the kernel got
-# there (COW_PATHS), not a file path.
-KIND_FIELD_TYPES = {(int(Kind.COW), "path"): ("int", U16)}
 
 WORDS = {"bytes": "bytes", "opt_bytes": "bytes or nil", "opt_str": "a string or nil",
          "str_list": "a list of strings", "any": f"a value nested at most {MAX_DEPTH} deep"}
@@ -147,7 +144,7 @@ def column_depth_ok(column: list, limit: int = MAX_DEPTH) -> bool:
 
 
 def _field_checks():
-    return {int(kind): tuple((name, *KIND_FIELD_TYPES.get((int(kind), name), FIELD_TYPES.get(name, ANY)))
+    return {int(kind): tuple((name, *FIELD_TYPES.get(name, ANY))
                              for name in info.fields)
             for kind, info in KINDS.items()}
 

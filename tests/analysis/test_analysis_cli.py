@@ -54,8 +54,11 @@ def test_debugger_explain_and_timeline():
 
 
 def test_timeline_and_export_arguments(tmp_path, capsys):
-    assert main(["timeline", str(TRACE), "--width", "5"]) == 2
+    with pytest.raises(SystemExit) as bad_width:                   # argparse: the range in one line
+        main(["timeline", str(TRACE), "--width", "5"])
+    assert bad_width.value.code == 2
+    assert "from 20 to 10000" in capsys.readouterr().err
     assert main(["timeline", str(TRACE), "--from", "500", "--to", "100"]) == 2
     assert main(["export", str(TRACE), "--format", "svg", "-o", str(tmp_path / "no" / "such" / "x.svg")]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("rvtrace:") == 3
+    assert "Traceback" not in err and err.count("rvtrace:") == 2

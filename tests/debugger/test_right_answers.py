@@ -200,7 +200,7 @@ def test_bigfork_trace_shows_both_cow_resolutions(bigfork, capsys):
     kstats = [e for e in events if e.kind == Kind.SYSCALL_EXIT and e.pid == parent and e.fields["num"] == 23]
     window = [e for e in events if e.kind == Kind.COW and kstats[0].icount < e.icount < kstats[-1].icount]
     assert faults == 2 and len(window) == faults
-    assert {e.fields["path"] for e in window} == {1, 2}            # one by trap, one by copyout
+    assert {e.fields["via"] for e in window} == {1, 2}             # one by trap, one by copyout
     assert fork.fields["shared"] > 256 and fork.fields["copied"] == 0
     assert main(["dump", str(path), "--kind", "pagefault,fork"]) == 0
     dump = capsys.readouterr().out

@@ -196,7 +196,7 @@ FIELD_VALUES = {
     "backtrace": st.lists(st.text(max_size=8), max_size=4), "irq": _CODE, "req": _U, "block": _U,
     "write": _CODE, "child": _PID, "status": _S, "path": st.text(max_size=10),
     "argv": st.lists(st.text(max_size=6), max_size=4), "data": st.binary(max_size=20),
-    "decision": _CODE, "code": _U, "how": _CODE, "detail": st.text(max_size=10),
+    "decision": _CODE, "code": _U, "how": _CODE, "via": _CODE, "detail": st.text(max_size=10),
 }
 
 

@@ -144,9 +144,9 @@ def test_random_hostile_headers(tmp_path, body):
 @given(events=hostile_events(), split=st.integers(1, 6), lie=st.booleans())
 def test_random_hostile_events(tmp_path, events, split, lie):
     path = tmp_path / "e.mp"
-    chunks = [chunk_record(i, events[i:i + split]) for i in range(0, len(events), split)]
     index = (lambda true: {**true, "chunks": true["chunks"][:-1]}) if lie else "auto"
     try:
+        chunks = [chunk_record(i, events[i:i + split]) for i in range(0, len(events), split)]
         write_trace(path, header_body(), chunks, index=index)
     except (OverflowError, ValueError, TypeError):
         return
@@ -158,11 +158,11 @@ def test_random_hostile_events(tmp_path, events, split, lie):
 @given(events=hostile_events(), split=st.integers(1, 6), body=hostile_headers(), data=st.data())
 def test_random_hostile_traces_campaign(tmp_path, events, split, body, data):
     path = tmp_path / "c.mp"
-    chunks = [chunk_record(i, events[i:i + split]) for i in range(0, len(events), split)]
     try:
+        chunks = [chunk_record(i, events[i:i + split]) for i in range(0, len(events), split)]
         write_trace(path, body, chunks)
     except (OverflowError, ValueError, TypeError):
-        return
+        return            # not even msgpack can write it
     raw = bytearray(path.read_bytes())
     for _ in range(data.draw(st.integers(0, 3))):        # and random damage on top
         pos = data.draw(st.integers(0, len(raw) - 1))
