@@ -212,7 +212,8 @@ def add_replay(sub) -> None:
     p = sub.add_parser(
         "replay", help="the time-travel debugger over a recorded trace",
         description="Open a trace in a gdb-like debugger that moves forwards and backwards by event "
-        "(break exec, continue, reverse-continue, step) and by instruction (stepi, reverse-stepi), and "
+        "(break exec, continue, reverse-continue, step-event), by source line (step, next, finish) and "
+        "by instruction (stepi, reverse-stepi), and "
         "shows registers, memory, processes and source at any moment. `help` inside lists the commands.")
     p.add_argument("file", help="a trace written by `rvtrace record` (e.g. traces/forkexec.mp)")
     p.add_argument("-ex", "--eval-command", dest="commands", action=_InOrder, metavar="CMD", default=[],
@@ -332,8 +333,6 @@ def add_timeline(sub) -> None:
 
 def cmd_timeline(args) -> int:
     from rvtrace.analysis.timeline import timeline_command
-    if args.width is not None and args.width < 20:
-        raise UserError(f"--width {args.width}: give at least 20 columns")
     return timeline_command(args.file, args.start, args.end, args.width)
 
 

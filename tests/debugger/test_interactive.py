@@ -50,8 +50,7 @@ class Terminal:
 
 
 def test_interactive_session(forkexec, tmp_path):
-    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(forkexec.path))}"
-    term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+    term = replay_terminal(forkexec.path, tmp_path)
     try:
         term.wait_for("(rvtrace)")
         assert "before event 0 of" in term.screen()              # the bottom toolbar
@@ -83,6 +82,20 @@ def test_interactive_session(forkexec, tmp_path):
         term.close()
 
 
+def replay_terminal(trace, tmp_path) -> "Terminal":
+    """`rvtrace replay TRACE` in a real terminal, with its own history file."""
+    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(trace))}"
+    return Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+
+
+def quit_debugger(term: "Terminal") -> None:
+    term.send("quit", "Enter")
+    deadline = time.monotonic() + WAIT
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not term.alive(), term.screen()
+
+
 @pytest.fixture(scope="module")
 def long_run(tmp_path_factory):
     """The first 8 M instructions of selftest: long enough that a whole-run search takes seconds."""
@@ -99,8 +112,7 @@ def long_run(tmp_path_factory):
 
 def test_interactive_ctrl_c_stops_a_long_move(long_run, tmp_path):
     """A long `continue` shows how far it got; Ctrl-C stops it there and says where."""
-    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(long_run))}"
-    term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+    term = replay_terminal(long_run, tmp_path)
     try:
         term.wait_for("(rvtrace)")
         from rvtrace.kernel.image import KernelImage
@@ -116,19 +128,14 @@ def test_interactive_ctrl_c_stops_a_long_move(long_run, tmp_path):
         screen = term.wait_for("Interrupted at icount")
         assert "(Ctrl-C)" in screen and "No more breakpoints" not in screen
         term.wait_for("(rvtrace)", 3)
-        term.send("quit", "Enter")
-        deadline = time.monotonic() + WAIT
-        while term.alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not term.alive(), term.screen()
+        quit_debugger(term)
     finally:
         term.close()
 
 
 def test_interactive_line_moves(forkexec, tmp_path):
     """gdb's line moves: `step` into a call, `next` over one, `finish` out."""
-    cmd = f"{shlex.quote(sys.executable)} -m rvtrace.cli replay {shlex.quote(str(forkexec.path))}"
-    term = Terminal(cmd, {"RVTRACE_HISTORY": str(tmp_path / "history"), "TERM": "xterm"})
+    term = replay_terminal(forkexec.path, tmp_path)
     try:
         term.wait_for("(rvtrace)")
         term.send("break sys_fork", "Enter")
@@ -145,13 +152,17 @@ def test_interactive_line_moves(forkexec, tmp_path):
         term.send("step", "Enter")                                 # into fork(), a C function
         screen = term.wait_for("(proc.c:")
         assert "<fork" in screen
+        term.send("u", "p", "Enter")               # the caller's frame ("up" alone is tmux's Up key)
+        term.wait_for("#1  ")
+        term.send("info locals", "Enter")
+        term.wait_for("No locals.")
+        term.send("d", "own", "Enter")
+        term.wait_for("#0  ")
+        term.send("info locals", "Enter")                          # fork's own, from DWARF
+        term.wait_for("child = ")
         term.send("finish", "Enter")
         screen = term.wait_for("Returned to")
         assert "Run till exit from" in screen and "<sys_fork" in screen.split("Run till exit from")[-1]
-        term.send("quit", "Enter")
-        deadline = time.monotonic() + WAIT
-        while term.alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not term.alive(), term.screen()
+        quit_debugger(term)
     finally:
         term.close()
