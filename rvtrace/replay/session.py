@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from rvtrace.cpu.arch import ABI_NAMES, CSR_NUMBERS
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.memory import sv39_translate, virtual_reader
@@ -38,18 +39,9 @@ from rvtrace.trace.events import Event
 from rvtrace.trace.reader import TraceReader
 
 BACKGROUND_CHUNKS = 32         # longer traces learn their chunks' kinds on a thread at open
-REG_NAMES = ("zero ra sp gp tp t0 t1 t2 s0 s1 a0 a1 a2 a3 a4 a5 a6 a7 "
-             "s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 t3 t4 t5 t6").split()
+REG_NAMES = ABI_NAMES
 PRIV_NAMES = {0: "U", 1: "S", 3: "M"}
-# CSR numbers by name (RISC-V privileged spec); `csr()` also takes numbers.
-CSRS = {
-    "sstatus": 0x100, "sie": 0x104, "stvec": 0x105, "scounteren": 0x106, "senvcfg": 0x10A,
-    "sscratch": 0x140, "sepc": 0x141, "scause": 0x142, "stval": 0x143, "sip": 0x144,
-    "stimecmp": 0x14D, "satp": 0x180, "mstatus": 0x300, "misa": 0x301, "medeleg": 0x302,
-    "mideleg": 0x303, "mie": 0x304, "mtvec": 0x305, "mcounteren": 0x306, "menvcfg": 0x30A,
-    "mscratch": 0x340, "mepc": 0x341, "mcause": 0x342, "mtval": 0x343, "mip": 0x344,
-    "mhartid": 0xF14, "time": 0xC01, "cycle": 0xC00, "instret": 0xC02,
-}
+CSRS = CSR_NUMBERS             # `csr()` also takes numbers
 
 
 @dataclass(frozen=True)
@@ -593,9 +585,9 @@ class ReplaySession:
         ra = h.x[1]
         ra_func = img.function_at(ra)
         if ra_func and ra_func[0] != here.function and (len(frames) < 2 or frames[1].pc != ra):
-            out.append(_locate(ra, here.space, here.program, img))
+            out.append(_locate(ra, here.space, here.program, img, caller=True))
         for f in frames[1:]:
-            out.append(_locate(f.pc, here.space, here.program, img))
+            out.append(_locate(f.pc, here.space, here.program, img, caller=True))
         return out
 
     def line_addresses(self, file: str, line: int | str) -> set[int]:
@@ -630,10 +622,13 @@ class ReplaySession:
         return pc - loc.offset
 
 
-def _locate(pc: int, space: str, program, img) -> Location:
+def _locate(pc: int, space: str, program, img, caller: bool = False) -> Location:
+    """Where pc is; for a caller's frame (pc a return address) the call itself is at pc - 1,
+    as gdb looks it up: a call that never returns may be the last instruction of its function."""
     if img is None:
         return Location(pc, space, program, None, 0, None, None)
-    f = img.function_at(pc)
-    src = img.source_line(pc)
-    return Location(pc, space, program, f[0] if f else None, f[1] if f else 0,
+    at = pc - 1 if caller else pc
+    f = img.function_at(at)
+    src = img.source_line(at)
+    return Location(pc, space, program, f[0] if f else None, (f[1] + (pc - at)) if f else 0,
                     src[0] if src else None, src[1] if src else None)
