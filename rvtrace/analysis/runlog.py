@@ -20,7 +20,7 @@ from pathlib import Path
 from rvtrace.kernel.syscalls import syscall_name
 from rvtrace.trace.events import DECISIONS, Event, Kind, code_of
 from rvtrace.trace.reader import TraceReader
-from rvtrace.trace.text import call_text, describe_safely, returned_value
+from rvtrace.trace.text import call_text, describe_safely, exec_succeeded, returned_text, returned_value
 
 HART_RUN = code_of(DECISIONS, "hart-run")
 
@@ -181,5 +181,8 @@ class RunLog:
         if ev.kind == Kind.SYSCALL_ENTER:
             return call_text(ev)
         if ev.kind == Kind.SYSCALL_EXIT:
-            return f"<... {syscall_name(ev.fields['num'])} returned> = {returned_value(ev)}"
+            name = syscall_name(ev.fields["num"])
+            if exec_succeeded(ev):                   # nothing returned: the old image is gone
+                return f"<... {name} resumed>{returned_text(ev)}"
+            return f"<... {name} returned> = {returned_value(ev)}"
         return describe_safely(ev)
