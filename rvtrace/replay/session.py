@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from rvtrace.cpu.arch import ABI_NAMES, CSR_NUMBERS
+from rvtrace.cpu.arch import ABI_NAMES, CSR_NUMBERS, SATP_MODE_BARE, make_satp, satp_mode
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.memory import sv39_translate, virtual_reader
@@ -509,12 +509,12 @@ class ReplaySession:
         pt = int.from_bytes(self.read_physical(info.addr + off, 8), "little")
         if not pt:
             raise ReplayError(f"process {pid} has no page table at this point")
-        return (8 << 60) | pt >> 12
+        return make_satp(pt)
 
     def read_virtual(self, vaddr: int, size: int, pid: int | None = None, hart: int | None = None) -> bytes:
         """Memory through a page table: the hart's current one, or process `pid`'s."""
         satp = self.satp_of(pid, hart)
-        if satp >> 60 == 0:
+        if satp_mode(satp) == SATP_MODE_BARE:
             return self.read_physical(vaddr, size)
         data = virtual_reader(self._phys_reader(), satp)(vaddr, size)
         if data is None:
@@ -523,14 +523,14 @@ class ReplaySession:
         return data
 
     def _translate(self, hart, vaddr: int) -> int | None:
-        if hart.satp >> 60 == 0:
+        if hart.satp_mode(satp) == SATP_MODE_BARE:
             return vaddr
         return sv39_translate(self._phys_reader(), hart.satp, vaddr)
 
     def _read_as(self, hart, vaddr: int, size: int) -> bytes | None:
         if not 0 <= vaddr < 1 << 64:
             return None
-        if hart.satp >> 60 == 0:
+        if hart.satp_mode(satp) == SATP_MODE_BARE:
             return self._phys_reader()(vaddr, size)
         return virtual_reader(self._phys_reader(), hart.satp)(vaddr, size)
 
