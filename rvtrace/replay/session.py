@@ -523,14 +523,14 @@ class ReplaySession:
         return data
 
     def _translate(self, hart, vaddr: int) -> int | None:
-        if hart.satp_mode(satp) == SATP_MODE_BARE:
+        if satp_mode(hart.satp) == SATP_MODE_BARE:
             return vaddr
         return sv39_translate(self._phys_reader(), hart.satp, vaddr)
 
     def _read_as(self, hart, vaddr: int, size: int) -> bytes | None:
         if not 0 <= vaddr < 1 << 64:
             return None
-        if hart.satp_mode(satp) == SATP_MODE_BARE:
+        if satp_mode(hart.satp) == SATP_MODE_BARE:
             return self._phys_reader()(vaddr, size)
         return virtual_reader(self._phys_reader(), hart.satp)(vaddr, size)
 
