@@ -95,9 +95,8 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
                 pc += length
                 break
             target = (target + insn.imm) & M64 & ~1
-            if target >> 12 != page or target in seen or target in stop_at or len(out) >= limit:
-                if target in stop_at and target >> 12 == page and target not in seen and len(out) < limit:
-                    cut = target
+            follow, cut = _follow(target, page, seen, stop_at, len(out) < limit)
+            if not follow:
                 pc += length
                 break
             pc = target
@@ -108,12 +107,21 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
             break                                     # the block can run rounds (emitter)
         if sem.kind == "jump":                        # a direct jump: follow it in the page
             target = (pc + insn.imm) & M64
-            if target >> 12 != page or target in seen or target in stop_at or len(out) >= limit:
-                if target in stop_at and target >> 12 == page and target not in seen and len(out) < limit:
-                    cut = target
+            follow, cut = _follow(target, page, seen, stop_at, len(out) < limit)
+            if not follow:
                 pc += length
                 break
             pc = target
             continue
         pc += length
     return out, ppages, pc & M64, cut
+
+
+def _follow(target: int, page: int, seen, stop_at, room: bool) -> tuple[bool, int | None]:
+    """Whether the trace follows a jump to `target`; when only a watched pc keeps it from
+    following, that pc too (the block is then cut before it, as before any watched pc)."""
+    if target >> 12 != page or target in seen or not room:
+        return False, None
+    if target in stop_at:
+        return False, target
+    return True, None
