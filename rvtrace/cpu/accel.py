@@ -7,7 +7,11 @@ and branches, `plan()` describes it as plain data: each register's value in
 round j is an affine function of j (induction registers add a constant each
 round; invariants are not written), each access's address too. That covers
 byte and word memset, memcpy/memmove loops, strlen-like scans and spin-waits
-on a RAM word.
+on a RAM word. Spin-waits of other shapes -- a sign extension of the loaded
+word (xv6's `while(started == 0)`), an AMO that writes back what is there
+(xv6's acquire() on a held lock) -- are planned by `spin_plan()` (below): a
+round that leaves the registers as it found them and writes nothing new is
+the same in every round, so one checked round stands for all of them.
 
 At run time, at the top of a round, `bulk()` works out how many whole rounds
 k can run without anything observable happening inside them, performs them
@@ -40,7 +44,7 @@ from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 
 M64 = (1 << 64) - 1
 MIN_ROUNDS = 16          # below this, a call to bulk() costs more than it saves
-stats = {"bulks": 0, "rounds": 0}    # for tests and benchmarks
+stats = {"bulks": 0, "rounds": 0, "spins": 0}    # for tests and benchmarks (spins: SpinWait bulks)
 _COND = {"beq": "eq", "bne": "ne", "blt": "lt", "bge": "ge", "bltu": "ltu", "bgeu": "geu"}
 _NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "ltu": "geu", "geu": "ltu"}
 
@@ -517,9 +521,11 @@ class SpinWait:
         k = (left - n) // n                     # one round must still fit after the bulk
         if k >= MIN_ROUNDS:
             once = self.round(ram, R, W, vals)
-            if once is not None and self.round(ram, R, W, once) == once:
+            # a turn that starts inside a spin starts at its fixed point: one round shows it
+            if once is not None and (once == vals or self.round(ram, R, W, once) == once):
                 self.misses = 0
                 stats["bulks"] += 1
+                stats["spins"] += 1
                 stats["rounds"] += k
                 return left - k * n, once
         self.misses += 1
