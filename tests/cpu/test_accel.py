@@ -249,3 +249,18 @@ def test_xv6_spins_run_in_bulk():
 def test_spin_on_a_free_lock_takes_it_once():
     h = assert_same(SPINS["amoswap-acquire"], {P: DATA, V: 1}, b"\0" * 8, [5_000])
     assert h.mepc == RAM_BASE + 16 and h.bus.ram[DATA - RAM_BASE] == 1     # left, to the ebreak
+
+
+def test_data_watch_on_a_spun_word_sees_every_load():
+    seen = {}
+    words = spins(P=5, Q=6, V=7, T=9)["amoswap-acquire"]
+    for accelerate in (True, False):
+        h = _hart(words, {5: DATA, 7: 1}, b"\1" + b"\0" * 7, accelerate)
+        h.run(20_000)                                       # hot, TLB filled
+        log = seen[accelerate] = []
+        h.code_cache.set_data_watch(frozenset({DATA >> 12}),
+                                    on_store=lambda page, h=h, log=log: log.append(("store", h.instret)),
+                                    on_load=lambda hart, paddr, size, log=log: log.append(("load", hart.instret)))
+        h.run(4_000)
+        assert h.instret == 24_000
+    assert seen[True] == seen[False] and len(seen[True]) == 2 * 1_000      # each amoswap: load and store
