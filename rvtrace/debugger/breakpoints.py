@@ -164,12 +164,12 @@ def _event_breakpoint(words: list[str], spec: str, calls: SyscallTable) -> Break
     if head in ("syscall", "catch-syscall"):
         if not rest:
             return Breakpoint(spec, _always, frozenset({Kind.SYSCALL_ENTER}))
-        nums = {_syscall_number(w, calls) for w in rest}
+        nums = {n for w in rest for n in _syscall_numbers(w, calls)}
         return Breakpoint(spec, lambda ev: ev.fields.get("num") in nums, frozenset({Kind.SYSCALL_ENTER}))
-    if calls.number(head) is not None:
+    if calls.numbers_of(head):
         _no_more(rest, head)
-        num = calls.number(head)
-        return Breakpoint(spec, lambda ev: ev.fields.get("num") == num, frozenset({Kind.SYSCALL_ENTER}))
+        nums = frozenset(calls.numbers_of(head))
+        return Breakpoint(spec, lambda ev: ev.fields.get("num") in nums, frozenset({Kind.SYSCALL_ENTER}))
     if head in ("pagefault", "page-fault", "fault"):
         return _pagefault(rest, spec)
     if head == "switch":
@@ -266,12 +266,12 @@ def _no_more(rest: list[str], head: str) -> None:
         raise UserError(f"break {head} takes no argument {' '.join(rest)!r} (conditions go after `if`)")
 
 
-def _syscall_number(word: str, calls: SyscallTable) -> int:
-    num = calls.number(word)
-    if num is not None:
-        return num
+def _syscall_numbers(word: str, calls: SyscallTable) -> tuple[int, ...]:
+    nums = calls.numbers_of(word)
+    if nums:
+        return nums
     try:
-        return int(word, 0)
+        return (int(word, 0),)
     except ValueError:
         raise UserError(f"unknown system call {word!r}: one of {', '.join(calls.numbers)} "
                         f"(names from {calls.source()}); a number works too") from None

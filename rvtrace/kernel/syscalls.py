@@ -108,7 +108,9 @@ class SyscallTable:
         self.names = dict(sorted(names.items()))
         self.calls = {n: SYSCALLS[n] for n, name in self.names.items()
                       if n in SYSCALLS and SYSCALLS[n].name == name}
-        self.numbers = {name: n for n, name in self.names.items()}
+        self.numbers: dict[str, tuple[int, ...]] = {}     # a kernel may list one function twice
+        for n, name in self.names.items():
+            self.numbers[name] = self.numbers.get(name, ()) + (n,)
 
     def name(self, number: int) -> str:
         """The kernel's name for a call; a number it has no name for says just that."""
@@ -119,8 +121,9 @@ class SyscallTable:
         """The call's arguments and return, where its meaning is known."""
         return self.calls.get(number)
 
-    def number(self, name: str) -> int | None:
-        return self.numbers.get(name)
+    def numbers_of(self, name: str) -> tuple[int, ...]:
+        """The numbers the kernel dispatches to the call of that name (none: empty)."""
+        return self.numbers.get(name, ())
 
     def source(self) -> str:
         """Where the names come from, in words."""

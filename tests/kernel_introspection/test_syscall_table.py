@@ -98,6 +98,8 @@ def test_break_by_the_kernels_names():
     bp = parse_spec("trace", calls=calls)
     assert bp.match(SimpleNamespace(fields={"num": 22})) and not bp.match(SimpleNamespace(fields={"num": 23}))
     assert parse_spec("syscall sysinfo write", calls=calls).match(SimpleNamespace(fields={"num": 23}))
+    twice = SyscallTable.of_kernel(FakeImage({**LAB, 24: "sys_trace"}))      # one function, two numbers
+    assert all(parse_spec("trace", calls=twice).match(SimpleNamespace(fields={"num": n})) for n in (22, 24))
     with pytest.raises(UserError, match="unknown system call 'poweroff'.*recorded kernel"):
         parse_spec("syscall poweroff", calls=calls)
     with pytest.raises(UserError, match="built-in xv6 table"):
