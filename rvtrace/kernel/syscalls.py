@@ -29,6 +29,7 @@ Argument kinds and what the recorder stores for them in a syscall-enter event:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 INT, FD, PATH, PTR, ARGV, INBUF, OUTBUF = "int", "fd", "path", "ptr", "argv", "inbuf", "outbuf"
@@ -91,6 +92,9 @@ SYSCALLS: dict[int, Syscall] = {s.number: s for s in (
 
 SYSCALL_BY_NAME: dict[str, Syscall] = {s.name: s for s in SYSCALLS.values()}
 
+MAX_CALLS = 4096                       # entries of a kernel's table rvtrace reads
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")     # what a trace may call a syscall
+
 
 class SyscallTable:
     """The system calls of one kernel: number -> name, and the signature (arguments,
@@ -145,8 +149,9 @@ class SyscallTable:
         if not isinstance(entry, dict):
             return PRE_TABLE_TRACES
         names = entry.get("names")
-        if isinstance(names, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], int)
-                                           and isinstance(p[1], str) for p in names):
+        if isinstance(names, list) and len(names) <= MAX_CALLS and all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and 0 <= p[0] < MAX_CALLS
+                and isinstance(p[1], str) and _IDENTIFIER.fullmatch(p[1]) for p in names):
             return cls({n: name for n, name in names})
         why = entry.get("why")
         return cls(None, why if isinstance(why, str) else "the trace does not say why")
@@ -161,7 +166,7 @@ class SyscallTable:
         if found is None:
             return cls(None, "the kernel has no `syscalls` table symbol")
         addr, size = found
-        data = image.initial_bytes(addr, size) if 0 < size <= 8 * 4096 and size % 8 == 0 else None
+        data = image.initial_bytes(addr, size) if 0 < size <= 8 * MAX_CALLS and size % 8 == 0 else None
         if data is None:
             return cls(None, "the kernel's `syscalls` symbol is not an initialised array of pointers")
         names = {}

@@ -78,8 +78,9 @@ def test_carried_in_metadata():
     assert table_of(header).name(22) == "trace" and table_of(header) is table_of(header)
     # older traces and unreadable entries: the built-in table, saying why
     assert SyscallTable.of_metadata({}) is PRE_TABLE_TRACES and "before" in PRE_TABLE_TRACES.source()
-    odd = SyscallTable.of_metadata({"syscalls": {"names": [[1, 2]], "why": "x"}})
-    assert not odd.from_kernel and odd.name(22) == "poweroff"
+    for names in ([[1, 2]], [[1, "\x1b[2J"]], [[-1, "fork"]], "fork"):   # not what a recorder writes
+        odd = SyscallTable.of_metadata({"syscalls": {"names": names, "why": "x"}})
+        assert not odd.from_kernel and odd.name(22) == "poweroff"
 
 
 @pytest.mark.parametrize("image, why", [
