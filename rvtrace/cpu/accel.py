@@ -448,9 +448,12 @@ _SPIN_NS = {
 
 
 def spin_plan(insns) -> tuple | None:
-    """A plan for a loop of loads, pure register operations, branches, and AMOs or
-    stores (which must turn out to write what is there), or None."""
-    body, regs = [], set()
+    """A plan for a loop that waits on memory, or None. Its body: loads or AMOs, pure
+    register operations, branches, and stores (which, as the AMOs, must turn out to
+    write what is there); no register carries a value from one round into the next
+    (each one the round reads, it has written first, or never writes). Loops that
+    compute (a digit loop, a checksum) are left alone: they are not worth a try."""
+    body, regs, written, read_first, waits = [], set(), set(), set(), False
     last = len(insns) - 1
     for idx, (pc, bits, insn) in enumerate(insns):
         if insn is None:
@@ -460,9 +463,15 @@ def spin_plan(insns) -> tuple | None:
         if not (sem.kind in ("load", "store", "branch") or sem.fast == "amo" or pure_op
                 or (sem.kind == "jump" and idx == last and not sem.reads and not insn.rd)):
             return None
+        waits = waits or sem.kind == "load" or sem.fast == "amo"
+        read_first |= {getattr(insn, r) for r in sem.reads} - written
+        if sem.writes_rd and insn.rd and sem.kind != "jump":
+            written.add(insn.rd)
         if sem.kind != "jump":
             regs |= {r for r in (insn.rd, insn.rs1, insn.rs2) if r}
         body.append((insn.name, insn.rd, insn.rs1, insn.rs2, insn.imm, pc, insn.length, idx == last))
+    if not waits or read_first & written:
+        return None
     return ("spin", tuple(sorted(regs)), len(insns), tuple(body))
 
 
@@ -502,8 +511,13 @@ def _spin_round_source(regs, body) -> str:
 
 
 class SpinWait:
-    """A spin_plan() prepared for running: its round compiled once."""
-    __slots__ = ("n", "round", "misses", "skip")
+    """A spin_plan() prepared for running: its round compiled once.
+
+    Most entries into a spin loop leave after one round (acquire() finds the lock
+    free), so a fresh entry is not tried: run() then returns the budget and registers
+    unchanged, the round runs normally, and the next round's call -- the loop went
+    round, something is being waited for -- tries."""
+    __slots__ = ("n", "round", "misses", "skip", "hart", "next_left")
 
     def __init__(self, p):
         _, regs, self.n, body = p
@@ -511,13 +525,19 @@ class SpinWait:
         exec(compile(_spin_round_source(regs, body), "<spin-wait>", "exec"), scope)
         self.round = scope["spin"]
         self.misses = self.skip = 0
+        self.hart, self.next_left = None, None      # where the next round of this entry starts
 
     def run(self, h, R, W, ram, left: int, vals: tuple):
-        """Run as many whole rounds as is exact; (left, new register values) or None."""
-        if self.skip:                           # most entries leave after one round (a free
-            self.skip -= 1                      # lock): after a few misses, try less often
-            return None
+        """Run as many whole rounds as is exact; (left, new register values), or None:
+        no bulk in this block call."""
         n = self.n
+        if self.hart is not h or self.next_left != left:
+            self.hart, self.next_left = h, left - n
+            return left, vals                   # a fresh entry: nothing done, ask again
+        self.hart = None
+        if self.skip:                           # a loop that is rarely a spin: try less often
+            self.skip -= 1
+            return None
         k = (left - n) // n                     # one round must still fit after the bulk
         if k >= MIN_ROUNDS:
             once = self.round(ram, R, W, vals)
