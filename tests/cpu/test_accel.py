@@ -217,7 +217,7 @@ def spins(P=P, Q=Q, V=V, T=T):         # noqa: N803 (registers, as above)
 SPINS = spins()
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(shape=st.sampled_from(sorted(SPINS)), word=st.sampled_from([0, 1, 2, 3, 1 << 32]),
        value=st.sampled_from([0, 1, 2]), same=st.booleans(), budgets=budgets,
        irq=st.booleans())
