@@ -18,6 +18,7 @@ from collections import deque
 from typing import TextIO
 
 from rvtrace.errors import UserError
+from rvtrace.kernel.syscalls import table_of
 from rvtrace.trace.events import FAMILIES, KIND_BY_NAME, KINDS, Event, Kind
 from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.text import EXEC_ARGC_REVISION, call_text, describe_safely, returned_text, syscall_name_safe
@@ -93,15 +94,15 @@ class ProcessNames:
 class _Held:
     """A syscall-enter line waiting to learn whether its exit follows directly."""
 
-    def __init__(self, prefix: str, ev: Event, exec_argc: bool = True):
-        self.prefix, self.ev, self.text, self.exec_argc = prefix, ev, None, exec_argc
+    def __init__(self, prefix: str, ev: Event, exec_argc: bool = True, calls=None):
+        self.prefix, self.ev, self.text, self.exec_argc, self.calls = prefix, ev, None, exec_argc, calls
 
     def finish(self, exit_ev: Event | None) -> None:
-        call = call_text(self.ev)
+        call = call_text(self.ev, self.calls)
         if exit_ev is None:
             self.text = f"{self.prefix} {call} ..."
         else:
-            self.text = f"{self.prefix} {call}{returned_text(exit_ev, self.exec_argc)}"
+            self.text = f"{self.prefix} {call}{returned_text(exit_ev, self.exec_argc, self.calls)}"
 
 
 class TextDump:
@@ -114,6 +115,7 @@ class TextDump:
         self.queue: deque = deque()          # str or _Held, in event order
         self.held: dict[int, _Held] = {}     # hart -> its unfinished syscall
         self.exec_argc = True                # a successful exec's `ret` is argc (recorder revision >= 3)
+        self.calls = None                    # the trace's syscall table (None: the built-in one)
 
     def add(self, ev: Event, shown: bool) -> None:
         prefix = self.names.prefix(ev)
@@ -129,12 +131,12 @@ class TextDump:
                 return
             held.finish(None)
         if ev.kind == Kind.SYSCALL_ENTER:
-            h = _Held(prefix, ev, self.exec_argc)
+            h = _Held(prefix, ev, self.exec_argc, self.calls)
             self.held[ev.hart] = h
             self.queue.append(h)
         elif ev.kind == Kind.SYSCALL_EXIT:
-            self.queue.append(f"{prefix} <... {syscall_name_safe(ev.fields['num'])} resumed>"
-                              f"{returned_text(ev, self.exec_argc)}")
+            self.queue.append(f"{prefix} <... {syscall_name_safe(ev.fields['num'], self.calls)} resumed>"
+                              f"{returned_text(ev, self.exec_argc, self.calls)}")
         else:
             self.queue.append(f"{prefix} {describe_safely(ev, self.symbolize)}")
         if len(self.queue) > MAX_HELD_LINES:
@@ -175,12 +177,12 @@ def _jsonable(value):
     return value
 
 
-def event_json(ev: Event, names: ProcessNames) -> str:
+def event_json(ev: Event, names: ProcessNames, calls=None) -> str:
     d = ev.to_dict()
     if ev.pid in names.names:
         d["process"] = names.names[ev.pid]
     if ev.kind in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
-        d["name"] = syscall_name_safe(ev.fields["num"])
+        d["name"] = syscall_name_safe(ev.fields["num"], calls)
     return json.dumps(_jsonable(d))
 
 
@@ -202,6 +204,7 @@ def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str 
         if text is not None:
             revision = trace.header.metadata.get("recorder_revision")
             text.exec_argc = not (isinstance(revision, int) and revision < EXEC_ARGC_REVISION)
+            text.calls = table_of(trace.header)
         names = text.names if text else ProcessNames()
         try:
             for ev in trace:
@@ -212,7 +215,7 @@ def dump(path, out: TextIO | None = None, *, pid: int | None = None, kinds: str 
                     text.add(ev, shown)
                 else:
                     if shown:
-                        out.write(event_json(ev, names) + "\n")
+                        out.write(event_json(ev, names, table_of(trace.header)) + "\n")
                     names.observe(ev)
         finally:            # a damaged chunk ends the loop: still print what came before it
             if text:

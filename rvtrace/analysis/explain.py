@@ -175,7 +175,7 @@ def _chain(log: RunLog, pid: int, first: Event) -> dict:
     target = log.events[after[0].event]
     begin = call.number if call is not None else first.number
     events = [log.line(e) for e in log.events[begin:target.number + 1] if _in_chain(e, pid)]
-    doing = f"inside {syscall_name(call.fields['num'])} (entered at #{call.number})" if call else "between calls"
+    doing = f"inside {syscall_name(call.fields['num'], log.calls)} (entered at #{call.number})" if call else "between calls"
     summary = (f"{log.who(pid, first.number)} was {doing} and {state} when the text began; "
                f"its first byte after that came at #{target.number} (@{target.icount:,})")
     sleeps = [e for e in log.events[begin:target.number + 1]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rvtrace.errors import UserError
-from rvtrace.kernel.syscalls import syscall_name
+from rvtrace.kernel.syscalls import syscall_name, table_of
 from rvtrace.machine.config import MachineConfig
 from rvtrace.record import record
 from rvtrace.trace.events import Kind
@@ -76,13 +76,14 @@ def parse_seeds(spec: str) -> range:
     return range(low, high + 1)
 
 
-def syscall_order(events) -> list[str]:
-    """Each system call entered, `pid:name`, in the trace's global order; repeats collapsed."""
+def syscall_order(events, calls=None) -> list[str]:
+    """Each system call entered, `pid:name`, in the trace's global order; repeats collapsed.
+    `calls`: the trace's syscall table (table_of(header); None: the built-in one)."""
     order: list[list] = []
     for ev in events:
         if ev.kind != Kind.SYSCALL_ENTER:
             continue
-        key = f"{ev.pid}:{syscall_name(ev.fields['num'])}"
+        key = f"{ev.pid}:{syscall_name(ev.fields['num'], calls)}"
         if order and order[-1][0] == key:
             order[-1][1] += 1
         else:
@@ -95,13 +96,14 @@ def summarize(path, seed: int) -> RunSummary:
     ending, icount = "truncated", 0
     with TraceReader(path) as t:
         events = list(t)
+        calls = table_of(t.header)
         if t.ending is not None:
             ending = t.ending[0]
     for ev in events:
         if ev.kind == Kind.CONSOLE_OUT:
             out += bytes(ev.fields["data"])
         icount = ev.icount
-    return RunSummary(seed, out.decode("utf-8", "replace"), syscall_order(events), ending, icount)
+    return RunSummary(seed, out.decode("utf-8", "replace"), syscall_order(events, calls), ending, icount)
 
 
 def record_seed(config: MachineConfig, seed: int, path, max_insns=None, metadata=None) -> RunSummary:

@@ -204,7 +204,7 @@ def svg_text(log: RunLog, start=None, end=None) -> str:
             write = ev.fields["num"] == WRITE
             out.append(f'<line x1="{px:.1f}" y1="{y - (11 if write else 6)}" x2="{px:.1f}" y2="{y}" '
                        f'stroke="{"#1f4e9c" if write else "#555"}" stroke-width="{1.6 if write else 1}">'
-                       f'<title>{escape(RunLog.what(ev))} #{ev.number}</title></line>')
+                       f'<title>{escape(log.what(ev))} #{ev.number}</title></line>')
         elif ev.kind == Kind.PAGE_FAULT:
             out.append(f'<path d="M{px - 4:.1f},{y - 9} L{px + 4:.1f},{y - 9} L{px:.1f},{y - 1} Z" '
                        f'fill="#d62728"><title>page fault #{ev.number}</title></path>')

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rvtrace.kernel.syscalls import syscall_name
+from rvtrace.kernel.syscalls import SyscallTable, syscall_name, table_of
 from rvtrace.trace.events import DECISIONS, Event, Kind, code_of
 from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.text import call_text, describe_safely, exec_succeeded, returned_text, returned_value
@@ -176,13 +176,18 @@ class RunLog:
         who = f"pid {ev.pid} {self.name_at(ev.pid, ev.number) or '?'}" if ev.pid else "-"
         return f"#{ev.number} @{ev.icount:,} h{ev.hart} [{who}] {self.what(ev)}"
 
-    @staticmethod
-    def what(ev: Event) -> str:
+    @property
+    def calls(self) -> SyscallTable:
+        """The recorded kernel's system calls (names carried by the trace)."""
+        return table_of(self.header)
+
+    def what(self, ev: Event) -> str:
+        calls = self.calls
         if ev.kind == Kind.SYSCALL_ENTER:
-            return call_text(ev)
+            return call_text(ev, calls)
         if ev.kind == Kind.SYSCALL_EXIT:
-            name = syscall_name(ev.fields["num"])
+            name = syscall_name(ev.fields["num"], calls)
             if exec_succeeded(ev):                   # nothing returned: the old image is gone
-                return f"<... {name} resumed>{returned_text(ev)}"
-            return f"<... {name} returned> = {returned_value(ev)}"
+                return f"<... {name} resumed>{returned_text(ev, calls=calls)}"
+            return f"<... {name} returned> = {returned_value(ev, calls)}"
         return describe_safely(ev)

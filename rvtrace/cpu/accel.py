@@ -7,7 +7,11 @@ and branches, `plan()` describes it as plain data: each register's value in
 round j is an affine function of j (induction registers add a constant each
 round; invariants are not written), each access's address too. That covers
 byte and word memset, memcpy/memmove loops, strlen-like scans and spin-waits
-on a RAM word.
+on a RAM word. Spin-waits of other shapes -- a sign extension of the loaded
+word (xv6's `while(started == 0)`), an AMO that writes back what is there
+(xv6's acquire() on a held lock) -- are planned by `spin_plan()` (below): a
+round that leaves the registers as it found them and writes nothing new is
+the same in every round, so one checked round stands for all of them.
 
 At run time, at the top of a round, `bulk()` works out how many whole rounds
 k can run without anything observable happening inside them, performs them
@@ -36,11 +40,11 @@ normally. RVTRACE_ACCEL=off (or Hart.accel = False) turns it off.
 
 from __future__ import annotations
 
-from rvtrace.cpu.semantics import SEMANTICS
+from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 
 M64 = (1 << 64) - 1
 MIN_ROUNDS = 16          # below this, a call to bulk() costs more than it saves
-stats = {"bulks": 0, "rounds": 0}    # for tests and benchmarks
+stats = {"bulks": 0, "rounds": 0, "spins": 0}    # for tests and benchmarks (spins: SpinWait bulks)
 _COND = {"beq": "eq", "bne": "ne", "blt": "lt", "bge": "ge", "bltu": "ltu", "bgeu": "geu"}
 _NEGATE = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "ltu": "geu", "geu": "ltu"}
 
@@ -83,7 +87,7 @@ def plan(insns) -> tuple | None:
         if sem.kind == "load" or sem.kind == "store":
             base = val(insn.rs1)
             if base[0] != "aff":
-                return None
+                return spin_plan(insns)
             if sem.kind == "load":
                 accesses.append(("load", base, insn.imm, sem.size, sem.signed, None))
                 if insn.rd:
@@ -105,12 +109,12 @@ def plan(insns) -> tuple | None:
             else:
                 v = _combine(val(insn.rs1), val(insn.rs2), 1 if name == "add" else -1)
             if v is None:
-                return None
+                return spin_plan(insns)
             if insn.rd:
                 state[insn.rd] = v
         else:
-            return None
-    return _finish(len(insns), state, accesses, branches)
+            return spin_plan(insns)
+    return _finish(len(insns), state, accesses, branches) or spin_plan(insns)
 
 
 def _finish(n, state, accesses, branches):
@@ -150,9 +154,14 @@ def _step(v, step: dict) -> int:
 
 # --- running k rounds at once ------------------------------------------------------------
 
-class Plan:
-    """A plan() prepared for running: registers by position, each affine value's
-    per-round step worked out once (the blocks make one of these when defined)."""
+def Plan(p):                                    # noqa: N802 (the name emitted blocks call)
+    """A plan() prepared for running; the blocks make one of these when defined."""
+    return SpinWait(p) if p[0] == "spin" else Rounds(p)
+
+
+class Rounds:
+    """An affine plan() prepared for running: registers by position, each affine
+    value's per-round step worked out once."""
     __slots__ = ("n", "steps", "accesses", "branches", "ends", "nregs", "misses", "skip")
 
     def __init__(self, p):
@@ -417,3 +426,129 @@ def _store(ram, span, value, k, at0, spans) -> None:
     else:
         for j in range(k):
             ram[i0 + j * s:i0 + j * s + size] = ram[li0 + j * ls:li0 + j * ls + size]
+
+
+# --- spin-waits --------------------------------------------------------------------------
+#
+# A loop that only reads memory, computes from what it read and from registers, and
+# writes nothing new (an AMO or a store that puts back the bytes already there: amoswap
+# of 1 onto a held lock) cannot change anything another round would see: while this
+# hart runs, no other party writes RAM (one hart runs at a time; devices write RAM
+# only by DMA at the completions that end a budget). So if one round, run from the
+# registers a round leaves, leaves them unchanged and goes round again, every later
+# round does the same, and k rounds leave exactly what one round leaves.
+
+_SPIN_NS = {
+    "M": M64, "S": 1 << 63,
+    "SX32": lambda e: ((e + 0x80000000 & 0xFFFFFFFF) + 0xFFFFFFFF80000000) & M64,
+    "S32": lambda e: (e + 0x80000000 & 0xFFFFFFFF) - 0x80000000,
+    "S64": lambda e: (e ^ (1 << 63)) - (1 << 63),
+    **RUNTIME,
+}
+
+
+def spin_plan(insns) -> tuple | None:
+    """A plan for a loop that waits on memory, or None. Its body: loads or AMOs, pure
+    register operations, branches, and stores (which, as the AMOs, must turn out to
+    write what is there); no register carries a value from one round into the next
+    (each one the round reads, it has written first, or never writes). Loops that
+    compute (a digit loop, a checksum) are left alone: they are not worth a try."""
+    body, regs, written, read_first, waits = [], set(), set(), set(), False
+    last = len(insns) - 1
+    for idx, (pc, bits, insn) in enumerate(insns):
+        if insn is None:
+            return None
+        sem = SEMANTICS[insn.name]
+        pure_op = sem.kind == "op" and not sem.hart and sem.fast in ("fold", None)
+        if not (sem.kind in ("load", "store", "branch") or sem.fast == "amo" or pure_op
+                or (sem.kind == "jump" and idx == last and not sem.reads and not insn.rd)):
+            return None
+        waits = waits or sem.kind == "load" or sem.fast == "amo"
+        read_first |= {getattr(insn, r) for r in sem.reads} - written
+        if sem.writes_rd and insn.rd and sem.kind != "jump":
+            written.add(insn.rd)
+        if sem.kind != "jump":
+            regs |= {r for r in (insn.rd, insn.rs1, insn.rs2) if r}
+        body.append((insn.name, insn.rd, insn.rs1, insn.rs2, insn.imm, pc, insn.length, idx == last))
+    if not waits or read_first & written:
+        return None
+    return ("spin", tuple(sorted(regs)), len(insns), tuple(body))
+
+
+def _spin_round_source(regs, body) -> str:
+    """Python source of `spin(ram, R, W, v)`: one round from register values v (in the
+    order of regs) through the TLBs, returning the values it leaves, or None if the
+    round would leave the loop, write something new, or need the hart's slow path."""
+    names = "".join(f"r{r}, " for r in regs)
+    out = ["def spin(ram, R, W, v):", f"    ({names}) = v"]
+    for name, rd, rs1, rs2, imm, pc, length, last in body:
+        sem = SEMANTICS[name]
+        a, b, d = (f"r{rs1}" if rs1 else "0"), (f"r{rs2}" if rs2 else "0"), (f"r{rd}" if rd else "_")
+        size, mask = sem.size, (1 << 8 * sem.size) - 1
+        if sem.kind == "load":
+            sign = ", signed=True" if sem.signed else ""
+            out += [f"a = {a} + ({imm})", "o = R.get(a >> 12)",
+                    f"if o is None or (a & 0xFFF) > {0x1000 - size}: return None",
+                    f"{d} = int.from_bytes(ram[o + a:o + a + {size}], 'little'{sign}) & M"]
+        elif sem.kind == "store":
+            out += [f"a = {a} + ({imm})", "o = W.get(a >> 12)",
+                    f"if o is None or (a & 0xFFF) > {0x1000 - size}: return None",
+                    f"if int.from_bytes(ram[o + a:o + a + {size}], 'little') != {b} & {mask:#x}: return None"]
+        elif sem.fast == "amo":
+            result = "SX32(t)" if size == 4 else "t"
+            out += [f"a = {a}", "o = W.get(a >> 12)", f"if o is None or a & {size - 1}: return None",
+                    f"t = int.from_bytes(ram[o + a:o + a + {size}], 'little')",
+                    f"if {sem.amo_fn}(t, {b} & {mask:#x}, {size}) & {mask:#x} != t: return None",
+                    f"{d} = {result}"]
+        elif sem.kind == "branch":
+            cond = sem.code.format(rs1=a, rs2=b)
+            out.append(f"if not ({cond}): return None" if last else f"if {cond}: return None")
+        elif sem.kind == "op" and sem.code:
+            out += sem.code.format(rd=d, rs1=a, rs2=b, imm=f"({imm})", pc=hex(pc),
+                                   npc=hex((pc + length) & M64)).splitlines()
+    out = out[:2] + ["    " + line for line in out[2:]]
+    return "\n".join(out + [f"    return ({names})"]) + "\n"
+
+
+class SpinWait:
+    """A spin_plan() prepared for running: its round compiled once.
+
+    Most entries into a spin loop leave after one round (acquire() finds the lock
+    free), so a fresh entry is not tried: run() then returns the budget and registers
+    unchanged, the round runs normally, and the next round's call -- the loop went
+    round, something is being waited for -- tries."""
+    __slots__ = ("n", "round", "misses", "skip", "hart", "next_left")
+
+    def __init__(self, p):
+        _, regs, self.n, body = p
+        scope = dict(_SPIN_NS)
+        exec(compile(_spin_round_source(regs, body), "<spin-wait>", "exec"), scope)
+        self.round = scope["spin"]
+        self.misses = self.skip = 0
+        self.hart, self.next_left = None, None      # where the next round of this entry starts
+
+    def run(self, h, R, W, ram, left: int, vals: tuple):
+        """Run as many whole rounds as is exact; (left, new register values), or None:
+        no bulk in this block call."""
+        n = self.n
+        if self.hart is not h or self.next_left != left:
+            self.hart, self.next_left = h, left - n
+            return left, vals                   # a fresh entry: nothing done, ask again
+        self.hart = None
+        if self.skip:                           # a loop that is rarely a spin: try less often
+            self.skip -= 1
+            return None
+        k = (left - n) // n                     # one round must still fit after the bulk
+        if k >= MIN_ROUNDS:
+            once = self.round(ram, R, W, vals)
+            # a turn that starts inside a spin starts at its fixed point: one round shows it
+            if once is not None and (once == vals or self.round(ram, R, W, once) == once):
+                self.misses = 0
+                stats["bulks"] += 1
+                stats["spins"] += 1
+                stats["rounds"] += k
+                return left - k * n, once
+        self.misses += 1
+        if self.misses >= 4:
+            self.misses, self.skip = 0, 16
+        return None

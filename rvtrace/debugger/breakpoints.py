@@ -22,7 +22,7 @@ from typing import Callable
 from rvtrace.debugger import expr
 from rvtrace.debugger.eventtext import ALL_FIELDS, BASE_FIELDS, RETURN_FIELDS, fields_for_kinds
 from rvtrace.errors import UserError
-from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
+from rvtrace.kernel.syscalls import BUILTIN, SYSCALL_BY_NAME, SyscallTable
 from rvtrace.trace.events import FAULT_CAUSES, KIND_BY_NAME, KINDS, Event, Kind
 
 # `break WHAT` words that name a process-lifecycle event rather than the syscall of the same name:
@@ -97,8 +97,9 @@ def split_condition(words: str) -> tuple[str, str | None]:
 
 
 def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = None,
-               temporary: bool = False, c_condition=None) -> Breakpoint:
-    """A Breakpoint from the words after `break`/`tbreak` (without its number)."""
+               temporary: bool = False, c_condition=None, calls: SyscallTable | None = None) -> Breakpoint:
+    """A Breakpoint from the words after `break`/`tbreak` (without its number); system calls
+    are named as `calls` (the trace's table, kernel.syscalls.table_of) names them."""
     spec, cond_text = split_condition(text)
     if not spec:
         raise UserError("break what? e.g. `break exec`, `break write if pid == 3`, `break *0x80000000` "
@@ -107,7 +108,7 @@ def parse_spec(text: str, resolve_symbol: Callable[[str], int | None] | None = N
         words = shlex.split(spec)
     except ValueError as exc:
         raise UserError(f"cannot read {spec!r}: {exc}") from None
-    bp = _event_breakpoint(words, spec) or _pc_breakpoint(words, spec, resolve_symbol)
+    bp = _event_breakpoint(words, spec, calls or BUILTIN) or _pc_breakpoint(words, spec, resolve_symbol)
     bp.temporary = temporary
     if cond_text is not None:
         set_condition(bp, cond_text, c_condition)
@@ -150,7 +151,7 @@ def set_condition(bp: Breakpoint, text: str, c_condition=None) -> None:
     bp.condition = cond
 
 
-def _event_breakpoint(words: list[str], spec: str) -> Breakpoint | None:
+def _event_breakpoint(words: list[str], spec: str, calls: SyscallTable) -> Breakpoint | None:
     head, rest = words[0], words[1:]
     if head in LIFECYCLE:
         kind = LIFECYCLE[head]
@@ -163,12 +164,12 @@ def _event_breakpoint(words: list[str], spec: str) -> Breakpoint | None:
     if head in ("syscall", "catch-syscall"):
         if not rest:
             return Breakpoint(spec, _always, frozenset({Kind.SYSCALL_ENTER}))
-        nums = {_syscall_number(w) for w in rest}
+        nums = {n for w in rest for n in _syscall_numbers(w, calls)}
         return Breakpoint(spec, lambda ev: ev.fields.get("num") in nums, frozenset({Kind.SYSCALL_ENTER}))
-    if head in SYSCALL_BY_NAME:
+    if calls.numbers_of(head):
         _no_more(rest, head)
-        num = SYSCALL_BY_NAME[head].number
-        return Breakpoint(spec, lambda ev: ev.fields.get("num") == num, frozenset({Kind.SYSCALL_ENTER}))
+        nums = frozenset(calls.numbers_of(head))
+        return Breakpoint(spec, lambda ev: ev.fields.get("num") in nums, frozenset({Kind.SYSCALL_ENTER}))
     if head in ("pagefault", "page-fault", "fault"):
         return _pagefault(rest, spec)
     if head == "switch":
@@ -265,13 +266,15 @@ def _no_more(rest: list[str], head: str) -> None:
         raise UserError(f"break {head} takes no argument {' '.join(rest)!r} (conditions go after `if`)")
 
 
-def _syscall_number(word: str) -> int:
-    if word in SYSCALL_BY_NAME:
-        return SYSCALL_BY_NAME[word].number
+def _syscall_numbers(word: str, calls: SyscallTable) -> tuple[int, ...]:
+    nums = calls.numbers_of(word)
+    if nums:
+        return nums
     try:
-        return int(word, 0)
+        return (int(word, 0),)
     except ValueError:
-        raise UserError(f"unknown system call {word!r}: one of {', '.join(SYSCALL_BY_NAME)}") from None
+        raise UserError(f"unknown system call {word!r}: one of {', '.join(calls.numbers)} "
+                        f"(names from {calls.source()}); a number works too") from None
 
 
 def _int(word: str, what: str) -> int:

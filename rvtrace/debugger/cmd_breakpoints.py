@@ -53,7 +53,8 @@ def cmd_tbreak(session, arg):
 def _add(session, arg, temporary):
     from rvtrace.debugger.scope import Scope
     from rvtrace.debugger.livecond import parse_condition
-    bp = parse_spec(arg, Scope(session).lookup, temporary, lambda text: parse_condition(text, session))
+    bp = parse_spec(arg, Scope(session).lookup, temporary, lambda text: parse_condition(text, session),
+                    calls=session.calls)
     session.add_breakpoint(bp)
     kind = "Temporary breakpoint" if temporary else ("Breakpoint" if bp.is_pc else "Catchpoint")
     where = f" at {session.describe_address(bp.pcs[0])}" if bp.is_pc else f" ({bp.what})"

@@ -7,7 +7,7 @@ from rvtrace.debugger.breakpoints import parse_spec
 from rvtrace.debugger.commands import INFO, command
 from rvtrace.debugger.eventtext import ALL_FIELDS, condition_fields, pid_style, process_label
 from rvtrace.errors import UserError
-from rvtrace.kernel.syscalls import SYSCALLS, format_value, quote, syscall_name
+from rvtrace.kernel.syscalls import format_value, quote, syscall_name
 from rvtrace.trace.events import Event, Kind
 
 DEFAULT_COUNT = 10
@@ -63,7 +63,7 @@ def _filter(session, arg):
     if arg.startswith("if ") or arg == "if":
         cond = expr.parse(arg[2:], ALL_FIELDS)
         return lambda ev: cond(session.fields_of(ev))
-    bp = parse_spec(arg, None)
+    bp = parse_spec(arg, None, calls=session.calls)
     if bp.is_pc:
         raise UserError("events lists events; for an instruction address use `break *ADDR` and `continue`")
     session.resolve_output_breakpoint(bp)
@@ -108,7 +108,7 @@ def cmd_info_event(session, arg):
     p.line(f"  icount     {ev.icount}")
     p.line(f"  hart       {ev.hart}")
     p.line([("", "  process    "), (pid_style(ev.pid), process_label(ev.pid, session.name_at(ev.pid, ev.number)))])
-    for key, value in _field_rows(ev):
+    for key, value in _field_rows(ev, session.calls):
         p.line(f"  {key:<10} {value}")
     other = session.matching_syscall_half(ev)
     if other is not None:
@@ -116,23 +116,23 @@ def cmd_info_event(session, arg):
         p.line(f"  {label:<10} at event #{other.number} @{other.icount}")
 
 
-def _field_rows(ev: Event):
+def _field_rows(ev: Event, calls):
     f = ev.fields
     if ev.kind == Kind.SYSCALL_ENTER:
-        s = SYSCALLS.get(f.get("num"))
-        yield "syscall", f"{syscall_name(f['num'])} ({f['num']})"
+        s = calls.signature(f.get("num"))
+        yield "syscall", f"{syscall_name(f['num'], calls)} ({f['num']})"
         args = f.get("args") or []
         for i, value in enumerate(args):
             name, kind = (s.args[i].name, s.args[i].kind) if s and i < len(s.args) else (f"arg{i}", "int")
             yield name, format_value(kind, value)
         return
     if ev.kind == Kind.SYSCALL_EXIT:
-        yield "syscall", f"{syscall_name(f['num'])} ({f['num']})"
+        yield "syscall", f"{syscall_name(f['num'], calls)} ({f['num']})"
         yield "ret", f.get("ret")
         if isinstance(f.get("out"), bytes):
             yield "out", quote(f["out"])
         return
-    words = condition_fields(ev, None)         # enumerations as words (cause store, reason sleep, ...)
+    words = condition_fields(ev, None, calls=calls)         # enumerations as words (cause store, reason sleep, ...)
     for key, value in f.items():
         if isinstance(value, bytes):
             value = quote(value)

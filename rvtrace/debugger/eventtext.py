@@ -10,7 +10,7 @@ table in rvtrace.kernel.syscalls (one source of truth for both).
 
 from __future__ import annotations
 
-from rvtrace.kernel.syscalls import SYSCALLS, syscall_name
+from rvtrace.kernel.syscalls import BUILTIN, SYSCALLS, syscall_name, table_of
 from rvtrace.trace.events import (DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES, KINDS, MODES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
 from rvtrace.trace.text import (EXEC_ARGC_REVISION, IRQ_NAMES, call_text, describe_safely, exec_succeeded,
@@ -39,7 +39,7 @@ def event_fragments(ev: Event, name: str | None, symbolize=None, header=None) ->
     """The event's line as styled fragments: `#n @icount hN [pid P name] what`."""
     return [("class:number", f"#{ev.number}"), ("", f" @{ev.icount} h{ev.hart} "),
             (pid_style(ev.pid), process_label(ev.pid, name)),
-            ("", " " + describe(ev, symbolize, exec_ret_is_argc(header)))]
+            ("", " " + describe(ev, symbolize, exec_ret_is_argc(header), table_of(header)))]
 
 
 def exec_ret_is_argc(header) -> bool:
@@ -49,19 +49,20 @@ def exec_ret_is_argc(header) -> bool:
     return not (isinstance(revision, int) and revision < EXEC_ARGC_REVISION)
 
 
-def describe(ev: Event, symbolize=None, exec_argc: bool = True) -> str:
+def describe(ev: Event, symbolize=None, exec_argc: bool = True, calls=None) -> str:
     """What happened, in words (no prefix): the same words as `rvtrace dump`.
 
     The debugger shows a syscall's exit as its own event line, so it says what
-    returned rather than dump's strace-style `<... resumed>`."""
+    returned rather than dump's strace-style `<... resumed>`. `calls`: the trace's
+    syscall table (None: the built-in one)."""
     if ev.kind == Kind.SYSCALL_ENTER:
-        return call_text(ev)
+        return call_text(ev, calls)
     if ev.kind == Kind.SYSCALL_EXIT:
         if exec_succeeded(ev):
             if not exec_argc:
                 return f"exec() succeeded, no return: the old image is gone; the new one starts at {ev.ret:#x}"
             return f"exec() succeeded, {exec_success_words(ev)}"
-        return f"{syscall_name_safe(ev.fields['num'])}() returned {returned_value(ev)}"
+        return f"{syscall_name_safe(ev.fields['num'], calls)}() returned {returned_value(ev, calls)}"
     return describe_safely(ev, symbolize)
 
 
@@ -101,22 +102,22 @@ def fields_for_kinds(kinds) -> set[str]:
 ALL_FIELDS = frozenset(fields_for_kinds(KINDS))
 
 
-def condition_fields(ev: Event, name: str | None, enter: Event | None = None) -> dict:
+def condition_fields(ev: Event, name: str | None, enter: Event | None = None, calls=None) -> dict:
     """The event as a flat dict a Condition reads: enumerations as words, syscall args by name.
 
     For a syscall-exit, `enter` is the call's syscall-enter: its arguments are the exit's too
-    (`break write if fd == 1 and ret < 0`)."""
+    (`break write if fd == 1 and ret < 0`). `calls`: the trace's syscall table."""
     d = dict(ev.fields)
     d.update(pid=ev.pid, name=name or "", hart=ev.hart, icount=ev.icount, event=ev.number,
              kind=ev.kind_name)
     k = ev.kind
     if k in (Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT):
         num = d.get("num")
-        d["syscall"] = syscall_name(num) if isinstance(num, int) else str(num)
+        d["syscall"] = syscall_name(num, calls) if isinstance(num, int) else str(num)
         if k == Kind.SYSCALL_EXIT and enter is not None:
             d["args"] = enter.fields.get("args")
         args = d.pop("args", None) or []
-        s = SYSCALLS.get(num)
+        s = (calls or BUILTIN).signature(num)
         for i, value in enumerate(args if isinstance(args, list) else []):
             d[f"arg{i}"] = value
             if s is not None and i < len(s.args):

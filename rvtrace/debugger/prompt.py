@@ -22,7 +22,6 @@ from rvtrace.debugger.breakpoints import EVENT_WORDS, INTERRUPT_WORDS
 from rvtrace.debugger.eventtext import ALL_FIELDS
 from rvtrace.debugger.printer import style
 from rvtrace.debugger.commands import QuitRequested
-from rvtrace.kernel.syscalls import SYSCALL_BY_NAME
 
 HISTORY_FILE = Path(os.environ.get("RVTRACE_HISTORY", Path.home() / ".rvtrace_history"))
 # Commands an empty line repeats (gdb repeats the moving ones).
@@ -96,10 +95,10 @@ class DebuggerCompleter(Completer):
         if len(words) == 1:
             if word.startswith("*"):
                 return ["*" + s for s in self._symbols_for(word[1:])]
-            return list(EVENT_WORDS) + sorted(SYSCALL_BY_NAME) + self._symbols_for(word)
+            return list(EVENT_WORDS) + sorted(self._syscall_names()) + self._symbols_for(word)
         last = words[-1]
         if last in ("syscall",):
-            return sorted(SYSCALL_BY_NAME) + ["if"]
+            return sorted(self._syscall_names()) + ["if"]
         if last in ("pagefault", "fault"):
             return ["store", "load", "exec", "cow", "if"]
         if last == "interrupt":
@@ -111,6 +110,10 @@ class DebuggerCompleter(Completer):
         if last == "exec" and len(words) == 2:
             return sorted(set(self._pids().values())) + ["if"]
         return ["if"]
+
+    def _syscall_names(self) -> list[str]:
+        """The recorded kernel's system call names (the trace's table)."""
+        return list(self.session.calls.numbers)
 
     def _pids(self) -> dict[int, str]:
         facts = self.session.facts

@@ -146,7 +146,13 @@ class DebugSession:
     def fields_of(self, ev: Event) -> dict:
         name = self.facts.name_at(ev.pid, ev.number, wait=True) if ev.pid else None
         enter = self.matching_syscall_half(ev) if ev.kind == Kind.SYSCALL_EXIT else None
-        return condition_fields(ev, name, enter)
+        return condition_fields(ev, name, enter, self.calls)
+
+    @property
+    def calls(self):
+        """The recorded kernel's system calls: names from the trace (kernel.syscalls.table_of)."""
+        from rvtrace.kernel.syscalls import table_of
+        return table_of(self.trace.header)
 
     def show_event(self, ev: Event, marker: bool = False, prefix: str = "") -> None:
         frags = event_fragments(ev, self.name_at(ev.pid, ev.number), self.symbolize, self.trace.header)
@@ -182,7 +188,7 @@ class DebugSession:
         if ev is None or not ev.pid:
             return None
         if ev.kind == Kind.SYSCALL_ENTER:
-            return self._syscall_name(ev)
+            return self._syscall_name(ev, self.calls)
         pid = ev.pid
 
         def mine(e):
@@ -190,14 +196,13 @@ class DebugSession:
         mine.kinds = frozenset({Kind.SYSCALL_ENTER, Kind.SYSCALL_EXIT})
         prev = self.cursor.find_prev(ev.number - 1 if ev.kind == Kind.SYSCALL_EXIT else ev.number, mine)
         if prev is not None and prev.kind == Kind.SYSCALL_ENTER:
-            return self._syscall_name(prev)
+            return self._syscall_name(prev, self.calls)
         return None
 
     @staticmethod
-    def _syscall_name(ev: Event) -> str:
-        from rvtrace.kernel.syscalls import syscall_name
+    def _syscall_name(ev: Event, calls) -> str:
         num = ev.fields.get("num")
-        return syscall_name(num) if isinstance(num, int) else "?"
+        return calls.name(num) if isinstance(num, int) else "?"
 
     # --- breakpoints ---------------------------------------------------------------------------
 

@@ -122,6 +122,17 @@ class KernelImage:
         s = self.symbols.get(name)
         return s[1] if s else None
 
+    def initial_bytes(self, addr: int, size: int) -> bytes | None:
+        """The bytes at [addr, addr + size) as the ELF loads them (from one segment's file
+        data), or None where the file does not hold them."""
+        for seg in self.elf.iter_segments():
+            if seg["p_type"] != "PT_LOAD":
+                continue
+            start = seg["p_vaddr"]
+            if start <= addr and addr + size <= start + seg["p_filesz"]:
+                return seg.data()[addr - start:addr - start + size]
+        return None
+
     def function_at(self, pc: int) -> tuple[str, int] | None:
         """(function name, offset of pc in it), or None outside every known function."""
         i = bisect.bisect_right(self._func_addrs, pc) - 1

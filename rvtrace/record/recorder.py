@@ -29,7 +29,7 @@ from rvtrace.cpu.arch import (CAUSE_ECALL_U, EXTERNAL_INTERRUPTS, INTERRUPT, MIE
                               PRIV_U, REG_A0, REG_A1, REG_A7, REG_FP, REG_RA, SATP_PPN_MASK,
                               TIMER_INTERRUPTS, ram_reader, sv39_leaf)
 from rvtrace.kernel.memory import fault_resolution, virtual_reader
-from rvtrace.kernel.syscalls import decode_args, decode_out, read_argv
+from rvtrace.kernel.syscalls import SyscallTable, decode_args, decode_out, read_argv
 from rvtrace.record.console import ConsoleAttribution
 from rvtrace.record.identity import AddressSpaceIdentity, KernelIdentity
 from rvtrace.record.output import EventOutput, Placeholder
@@ -94,6 +94,7 @@ class Recorder:
         self.listeners = []                     # callables(kind, pid, value) for lifecycle news
         self._traps = 0
         self.read_phys = ram_reader(machine.bus.ram, machine.bus.ram_base)
+        self.calls = SyscallTable.of_kernel(image)     # the kernel's own names for its calls
 
         self.kernel = None
         if image is not None and view is not None and view.available:
@@ -182,9 +183,10 @@ class Recorder:
         regs = x[REG_A0:REG_A0 + 6]
         pid = self.current[h]
         read = virtual_reader(self.read_phys, hart.satp)
-        args = decode_args(num, regs, read)
+        args = decode_args(num, regs, read, self.calls)
         self.out.emit(Kind.SYSCALL_ENTER, self.now(), h, pid, num=num, args=args)
         self.pending[pid] = (num, regs, args, hart.satp)
+        num = self._meaning(num)
         if self.console_from_writes and num == SYS_WRITE and args[0] in (1, 2) and args[2] > 0:
             data = read(regs[1], min(args[2], MAX_CONSOLE_WRITE))
             if data:
@@ -250,6 +252,7 @@ class Recorder:
         ret = _signed64(hart.x[REG_A0])  # a0 as user mode sees it (a successful exec: argc)
         now = self.now()
         out = self.out
+        called, num = num, self._meaning(num)
         if num == SYS_EXEC and ret != -1:
             path, argv = args[0], args[1]
             out.emit(Kind.EXEC, now, h, pid, path=path, argv=argv if argv is not None else [], entry=new_pc)
@@ -267,9 +270,14 @@ class Recorder:
             out.emit(Kind.REAPED, now, h, pid, child=ret, status=self.exit_status.pop(ret, None))
         data = None
         if num == SYS_READ:
-            data = decode_out(num, regs, ret, virtual_reader(self.read_phys, hart.satp))
-        out.emit(Kind.SYSCALL_EXIT, now, h, pid, num=num, ret=ret, out=data)
-        self._tell("syscall-exit", pid, (num, ret))
+            data = decode_out(num, regs, ret, virtual_reader(self.read_phys, hart.satp), self.calls)
+        out.emit(Kind.SYSCALL_EXIT, now, h, pid, num=called, ret=ret, out=data)
+        self._tell("syscall-exit", pid, (called, ret))
+
+    def _meaning(self, num: int) -> int:
+        """The number if the kernel's table gives it xv6's meaning (the SYS_* handling
+        below applies), else 0."""
+        return num if self.calls.signature(num) is not None else 0
 
     def _first_image(self, hart, h: int, pid: int, new_pc: int) -> None:
         """A process reaching user mode for the first time without fork or an exec call: the

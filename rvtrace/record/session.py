@@ -46,7 +46,7 @@ from rvtrace.trace.writer import TraceWriter
 # Bump when the events the recorder writes for the same run change (a new event,
 # a field decoded differently). Replay compares re-execution with the recorded
 # events only for traces of this revision: an older trace still replays, unchecked.
-RECORDER_REVISION = 3
+RECORDER_REVISION = 4
 
 
 @dataclass
@@ -123,7 +123,8 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     if driver is not None:
         driver.attach(recorder)
     meta = {"recorder_revision": RECORDER_REVISION, "pid_source": recorder.pid_source, "max_insns": max_insns,
-            "shell_command": shell_command, "kernel_trace_points": recorder.trace_points, **(metadata or {})}
+            "shell_command": shell_command, "kernel_trace_points": recorder.trace_points,
+            "syscalls": recorder.calls.to_metadata(), **(metadata or {})}
     view = recorder.kernel.view if recorder.kernel else ProcessView(image, recorder.read_phys)
     if not recorder.kernel:
         meta["introspection"] = view.reason or "the kernel has no swtch/struct context to watch"

@@ -9,6 +9,7 @@
     recorder       revision 3 (rvtrace 0.1.0); trace format 1
     processes      from the kernel's process table (symbols and DWARF)
     COW events     every resolution, from the kernel's trace points
+    syscall names  from the kernel's syscalls[] table (23 calls)
 
 Every row is read from the header by name; a field a trace does not carry
 reads "not recorded", never a guess. Identities are the SHA-256 of the
@@ -78,6 +79,14 @@ def _trace_points(header) -> str:
     return "page faults only (the kernel has no trace_cow trace point)"
 
 
+def _syscall_names(header) -> str:
+    from rvtrace.kernel.syscalls import table_of
+    calls = table_of(header)
+    if calls.from_kernel:
+        return f"from the kernel's syscalls[] table ({len(calls.names)} calls)"
+    return f"{calls.source()}: 1..21 as xv6, 22 poweroff, 23 kstats"
+
+
 def settings(header) -> list[tuple[str, str]]:
     """(label, value) rows describing how a trace was recorded."""
     config = header.config or {}
@@ -100,6 +109,7 @@ def settings(header) -> list[tuple[str, str]]:
          f"by address space (satp){': ' + meta['introspection'] if meta.get('introspection') else ''}"
          if meta.get("pid_source") == "satp" else NOT_RECORDED),
         ("COW events", _trace_points(header)),
+        ("syscall names", _syscall_names(header)),
     ]
     if meta.get("max_insns"):
         rows.append(("instruction limit", str(meta["max_insns"])))

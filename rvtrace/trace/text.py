@@ -6,7 +6,8 @@ debugger after its `#n @icount` one, so both say the same thing the same way.
 
 from __future__ import annotations
 
-from rvtrace.kernel.syscalls import ARGV, format_call, format_return, format_value, quote, syscall_name
+from rvtrace.kernel.syscalls import (ARGV, SyscallTable, format_call, format_return, format_value, quote,
+                                     syscall_name)
 from rvtrace.trace.events import (COW_VIAS, DECISIONS, ENDINGS, FAULT_CAUSES, INTERRUPT_CAUSES,
                                   RESOLUTIONS, SWITCH_REASONS, Event, Kind, name_of)
 
@@ -110,18 +111,19 @@ def describe_safely(ev: Event, symbolize=None) -> str:
         return f"{ev.kind_name} " + " ".join(f"{n}={v!r}" for n, v in ev.fields.items())
 
 
-def call_text(ev: Event) -> str:
-    """`write(1, "x", 1)` for a syscall-enter event, whatever its args hold."""
+def call_text(ev: Event, calls: SyscallTable | None = None) -> str:
+    """`write(1, "x", 1)` for a syscall-enter event, whatever its args hold; `calls` is the
+    trace's syscall table (table_of(header); None: the built-in one)."""
     try:
-        return format_call(ev.fields["num"], ev.fields["args"])
+        return format_call(ev.fields["num"], ev.fields["args"], calls)
     except _ODD_PAYLOAD:
-        return f"{syscall_name_safe(ev.fields['num'])}({ev.fields['args']!r})"
+        return f"{syscall_name_safe(ev.fields['num'], calls)}({ev.fields['args']!r})"
 
 
-def returned_value(exit_ev: Event) -> str:
+def returned_value(exit_ev: Event, calls: SyscallTable | None = None) -> str:
     """What a syscall-exit event says the call returned: `1`, or `5 "hello"` for read."""
     try:
-        return _returned(exit_ev)
+        return _returned(exit_ev, calls)
     except _ODD_PAYLOAD:
         return repr(exit_ev.fields["ret"])
 
@@ -130,14 +132,14 @@ def returned_value(exit_ev: Event) -> str:
 EXEC_ARGC_REVISION = 3
 
 
-def returned_text(exit_ev: Event, exec_argc: bool = True) -> str:
+def returned_text(exit_ev: Event, exec_argc: bool = True, calls: SyscallTable | None = None) -> str:
     """` = VALUE`, strace style, for the end of a call line (a successful exec: no return).
     `exec_argc` False: a trace of an older recorder, whose exec `ret` is the new entry point."""
     if exec_succeeded(exit_ev):
         if not exec_argc:
             return f" -- no return: the old image is gone; the new one starts at {_hex(exit_ev.fields['ret'])}"
         return f" -- {exec_success_words(exit_ev)}"
-    return f" = {returned_value(exit_ev)}"
+    return f" = {returned_value(exit_ev, calls)}"
 
 
 def exec_succeeded(exit_ev: Event) -> bool:
@@ -151,12 +153,12 @@ def exec_success_words(exit_ev: Event) -> str:
     return f"no return: the old image is gone; the new one starts with a0 = argc = {exit_ev.fields['ret']}"
 
 
-def syscall_name_safe(num) -> str:
-    return syscall_name(num) if isinstance(num, int) else f"syscall{num!r}"
+def syscall_name_safe(num, calls: SyscallTable | None = None) -> str:
+    return syscall_name(num, calls) if isinstance(num, int) else f"syscall{num!r}"
 
 
-def _returned(exit_ev: Event) -> str:
-    text = format_return(exit_ev.fields["num"], exit_ev.fields["ret"])
+def _returned(exit_ev: Event, calls: SyscallTable | None) -> str:
+    text = format_return(exit_ev.fields["num"], exit_ev.fields["ret"], calls)
     if isinstance(exit_ev.fields.get("out"), bytes):
         text += f" {quote(exit_ev.fields['out'])}"
     return text

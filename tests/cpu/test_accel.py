@@ -185,3 +185,93 @@ def test_unrolled_fills(value, unroll, count, gap, budgets):
     body = [asm("sd", rs1=P, rs2=V, imm=8 * i) for i in range(unroll)]
     body += [asm("addi", rd=P, rs1=P, imm=stride), asm("bltu", rs1=P, rs2=E, imm=-4 * (unroll + 1))]
     assert_same(body, {P: DATA, E: DATA + count * stride, V: value}, b"\x55" * 0x4000, budgets)
+
+
+# --- spin-waits that plain affine plans do not cover (spin_plan) ----------------------------
+
+C_ = 15                                # a register carried from round to round
+
+
+def spins(P=P, Q=Q, V=V, T=T):         # noqa: N803 (registers, as above)
+    return {
+        # xv6's main(): while(started == 0) ;  -- lw, sext.w, beqz
+        "xv6-started": [asm("lw", rd=T, rs1=P, imm=0), asm("addiw", rd=T, rs1=T, imm=0),
+                        asm("beq", rs1=T, rs2=0, imm=-8)],
+        # xv6's acquire(): mv, amoswap.w, sext.w, bnez (a held lock gets 1 written over 1)
+        "amoswap-acquire": [asm("addi", rd=Q, rs1=V, imm=0), asm("amoswap.w", rd=Q, rs1=P, rs2=Q),
+                            asm("addiw", rd=Q, rs1=Q, imm=0), asm("bne", rs1=Q, rs2=0, imm=-12)],
+        "amoor-doubleword": [asm("amoor.d", rd=T, rs1=P, rs2=V), asm("andi", rd=T, rs1=T, imm=1),
+                             asm("bne", rs1=T, rs2=0, imm=-8)],
+        # a side exit, and the back jump a j
+        "side-exit": [asm("lw", rd=T, rs1=P, imm=0), asm("andi", rd=T, rs1=T, imm=2),
+                      asm("bne", rs1=T, rs2=0, imm=8), asm("jal", rd=0, imm=-12)],
+        # a store in the loop: exact only while it writes what is there
+        "store-and-poll": [asm("sw", rs1=Q, rs2=V, imm=0), asm("lw", rd=T, rs1=P, imm=0),
+                           asm("addiw", rd=T, rs1=T, imm=0), asm("beq", rs1=T, rs2=0, imm=-12)],
+        # a register carried from round to round: not taken for a spin (it would settle after 64)
+        "settling": [asm("lw", rd=T, rs1=P, imm=0), asm("slli", rd=C_, rs1=C_, imm=1),
+                     asm("addiw", rd=T, rs1=T, imm=0), asm("beq", rs1=T, rs2=0, imm=-12)],
+    }
+
+
+SPINS = spins()
+
+
+@settings(max_examples=50, deadline=None)
+@given(shape=st.sampled_from(sorted(SPINS)), word=st.sampled_from([0, 1, 2, 3, 1 << 32]),
+       value=st.sampled_from([0, 1, 2]), same=st.booleans(), budgets=budgets,
+       irq=st.booleans())
+def test_spin_shapes(shape, word, value, same, budgets, irq):
+    data = word.to_bytes(8, "little") + (value if same else 7).to_bytes(4, "little")
+
+    def raise_timer(h):                # an interrupt due between two pieces: mid-spin
+        h.mie = C.MTIP
+        h.mstatus |= C.MS_MIE
+        h.set_pending(C.MTIP, True)
+    assert_same(SPINS[shape], {P: DATA, Q: DATA + 8, V: value, C_: 0xF0}, data, budgets,
+                between=raise_timer if irq else None)
+
+
+def test_xv6_spins_run_in_bulk():
+    # other registers than above: blocks of their own, whose tries are not rationed yet
+    fresh = spins(P=5, Q=6, V=7, T=9)
+    for shape, data, regs in (("xv6-started", b"\0" * 8, {5: DATA}),
+                              ("amoswap-acquire", b"\1" + b"\0" * 7, {5: DATA, 7: 1})):
+        before = accel.stats["rounds"]
+        # the first piece fills the TLB and makes the block hot; later ones spin in bulk
+        h = assert_same(fresh[shape], regs, data, [30_000, 30_000, 29_999])
+        n = len(fresh[shape])
+        assert h.instret == 89_999 and RAM_BASE <= h.pc < RAM_BASE + 4 * n, shape
+        assert accel.stats["rounds"] - before > 50_000 // n, shape     # nearly all in bulk
+
+
+def test_spin_on_a_free_lock_takes_it_once():
+    h = assert_same(SPINS["amoswap-acquire"], {P: DATA, V: 1}, b"\0" * 8, [5_000])
+    assert h.mepc == RAM_BASE + 16 and h.bus.ram[DATA - RAM_BASE] == 1     # left, to the ebreak
+
+
+def test_data_watch_on_a_spun_word_sees_every_load():
+    seen = {}
+    words = spins(P=5, Q=6, V=7, T=9)["amoswap-acquire"]
+    for accelerate in (True, False):
+        h = _hart(words, {5: DATA, 7: 1}, b"\1" + b"\0" * 7, accelerate)
+        h.run(20_000)                                       # hot, TLB filled
+        log = seen[accelerate] = []
+        h.code_cache.set_data_watch(frozenset({DATA >> 12}),
+                                    on_store=lambda page, h=h, log=log: log.append(("store", h.instret)),
+                                    on_load=lambda hart, paddr, size, log=log: log.append(("load", hart.instret)))
+        h.run(4_000)
+        assert h.instret == 24_000
+    assert seen[True] == seen[False] and len(seen[True]) == 2 * 1_000      # each amoswap: load and store
+
+
+def test_loops_that_compute_are_not_taken_for_spins():
+    from rvtrace.cpu.decode import decode
+
+    def planned(words):
+        return accel.plan([(RAM_BASE + 4 * i, w, decode(w)) for i, w in enumerate(words)])
+    assert planned(SPINS["xv6-started"])[0] == "spin"
+    assert planned(SPINS["amoswap-acquire"])[0] == "spin"
+    assert planned(SPINS["settling"]) is None                     # a register carried over
+    digits = [asm("divu", rd=P, rs1=P, rs2=V), asm("bne", rs1=P, rs2=0, imm=-4)]
+    assert planned(digits) is None                                 # no memory waited on

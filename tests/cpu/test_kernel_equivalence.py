@@ -6,7 +6,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def _boot(program, max_block, monkeypatch):
+def _boot(program, max_block, monkeypatch, harts=1):
     from rvtrace.cpu import hart as hart_mod
     from rvtrace.machine.config import MachineConfig
     from rvtrace.machine.machine import Machine
@@ -17,7 +17,7 @@ def _boot(program, max_block, monkeypatch):
     except Exception as exc:                                  # no toolchain / guest sources
         pytest.skip(f"bundled guest not available: {exc}")
     monkeypatch.setattr(hart_mod.Hart, "max_block", max_block)
-    m = Machine(MachineConfig(kernel=str(kernel), disk=str(disk), bootargs=bootargs))
+    m = Machine(MachineConfig(kernel=str(kernel), disk=str(disk), bootargs=bootargs, harts=harts))
     out = []
     m.on_console_output = out.append
     result = m.run(max_insns=20_000_000)
@@ -40,6 +40,20 @@ def test_forkexec_same_with_and_without_loop_acceleration(monkeypatch):
     assert accel.stats["bulks"] > before                     # the kernel's loops did run in bulk
     monkeypatch.setattr(hart_mod.Hart, "accel", False)
     plain = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch)
+    assert fast[0] == "poweroff" and fast == plain
+
+
+def test_three_harts_same_with_and_without_spin_acceleration(monkeypatch):
+    # Harts wait for each other's spinlocks (a holder's turn ends inside its critical
+    # section): those amoswap spins run in bulk, and must change nothing.
+    from rvtrace.cpu import accel
+    from rvtrace.cpu import hart as hart_mod
+    monkeypatch.setattr(hart_mod.Hart, "accel", True)
+    before = accel.stats["spins"]
+    fast = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch, harts=3)
+    assert accel.stats["spins"] > before
+    monkeypatch.setattr(hart_mod.Hart, "accel", False)
+    plain = _boot("forkexec", hart_mod.MAX_BLOCK, monkeypatch, harts=3)
     assert fast[0] == "poweroff" and fast == plain
 
 

@@ -105,6 +105,15 @@ def test_forkexec_events_carry_xv6_pids_names_and_details(forkexec):
     assert any(e.pid == child for e in by_kind[Kind.DISK_REQUEST])
 
 
+def test_calls_are_named_from_xv6s_own_table(forkexec):
+    from rvtrace.kernel.syscalls import SYSCALLS, table_of
+    from rvtrace.trace.reader import read_header
+    calls = table_of(read_header(forkexec[3]))
+    # xv6 has 21 calls: 22 and 23 are our kernel's, and this kernel has no such numbers
+    assert calls.from_kernel and calls.names == {n: SYSCALLS[n].name for n in range(1, 22)}
+    assert calls.name(22) == "syscall22"
+
+
 def test_replay_answers_from_xv6_dwarf(forkexec):
     from rvtrace.debugger.main import open_session
     from rvtrace.debugger.printer import CollectingPrinter
