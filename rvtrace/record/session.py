@@ -36,6 +36,7 @@ from rvtrace.record.intervals import IntervalLog
 from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.output import ListSink
 from rvtrace.record.recorder import Interrupted, Recorder
+from rvtrace.record.snapshots import SNAPSHOT_EVERY, SnapshotLayer
 from rvtrace.record.shell import ShellDriver, ShellIdle
 from rvtrace.trace import format as fmt
 from rvtrace.trace.errors import TraceError
@@ -46,7 +47,10 @@ from rvtrace.trace.writer import TraceWriter
 # Bump when the events the recorder writes for the same run change (a new event,
 # a field decoded differently). Replay compares re-execution with the recorded
 # events only for traces of this revision: an older trace still replays, unchecked.
-RECORDER_REVISION = 3
+RECORDER_REVISION = 4            # 4: snapshot records
+# The oldest revision whose events are what this recorder writes for the same run
+# (4 added snapshot records, not events): replay checks traces from it on.
+EVENTS_SINCE_REVISION = 3
 
 
 @dataclass
@@ -108,7 +112,7 @@ def _pc_namer(image: KernelImage | None):
 
 def record(config: MachineConfig, path, *, max_insns: int | None = None, input_source=None,
            shell_command: str | None = None, console_echo=None, progress=None,
-           metadata: dict | None = None) -> RecordResult:
+           metadata: dict | None = None, snapshot_every: int = SNAPSHOT_EVERY) -> RecordResult:
     """Record a run into the trace at `path`; returns how it went (never raises for a guest problem
     once the trace is open: the ending says what happened)."""
     target = check_output(path, "trace", inputs=[config.kernel, config.disk])
@@ -123,7 +127,8 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     if driver is not None:
         driver.attach(recorder)
     meta = {"recorder_revision": RECORDER_REVISION, "pid_source": recorder.pid_source, "max_insns": max_insns,
-            "shell_command": shell_command, "kernel_trace_points": recorder.trace_points, **(metadata or {})}
+            "shell_command": shell_command, "kernel_trace_points": recorder.trace_points,
+            "snapshot_every": snapshot_every, **(metadata or {})}
     view = recorder.kernel.view if recorder.kernel else ProcessView(image, recorder.read_phys)
     if not recorder.kernel:
         meta["introspection"] = view.reason or "the kernel has no swtch/struct context to watch"
@@ -136,6 +141,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     header_bytes = writer.bytes_written
     start = time.perf_counter()
     log = IntervalLog(machine)
+    log.snapshots = SnapshotLayer(machine, recorder, writer, disk, every=snapshot_every)
     try:
         with _Signals(recorder):
             ending, detail, result = _run(log, recorder, max_insns)

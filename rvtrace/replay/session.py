@@ -26,7 +26,7 @@ from rvtrace.cpu.arch import ABI_NAMES, CSR_NUMBERS, SATP_MODE_BARE, make_satp, 
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.memory import sv39_translate, virtual_reader
-from rvtrace.record.session import RECORDER_REVISION
+from rvtrace.record.session import EVENTS_SINCE_REVISION, RECORDER_REVISION
 from rvtrace.replay.cursor import EventCursor
 from rvtrace.replay.engine import DEFAULT_EVERY, Engine
 from rvtrace.replay.errors import EndOfTrace, Interrupted, ReplayError
@@ -94,7 +94,7 @@ class ReplaySession:
         self._every, self._check = checkpoint_every, check
         self.notice = None                     # something the user should know about this trace
         revision = self.header.metadata.get("recorder_revision")
-        if check and revision != RECORDER_REVISION:
+        if check and not (isinstance(revision, int) and EVENTS_SINCE_REVISION <= revision <= RECORDER_REVISION):
             self._check = False
             which = f"revision {revision}" if revision is not None else "an early one"
             self.notice = (f"this trace was written by another recorder ({which}; this rvtrace "
