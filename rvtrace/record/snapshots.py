@@ -234,7 +234,7 @@ def apply(state: dict, m, rec, held_events: list) -> None:
 
 def _hart_ok(ids, n: int) -> None:
     if any(not 0 <= i < n for i in ids):
-        raise Invalid(f"the snapshot names a hart the machine does not have ({n} harts)")
+        raise Invalid(f"the snapshot names a hart the machine does not have ({n} hart{'s' if n > 1 else ''})")
 
 
 def _recorder_parts(s: dict, held_events: list, n: int) -> dict:

@@ -31,6 +31,7 @@ class Seeds:
         self.bad = len(self.infos)              # snapshots from this index on are unusable
         self.loaded: dict[int, object] = {}     # index -> the engine checkpoint made from it
         self.warning: str | None = None         # said once when a snapshot is found bad
+        self.warned = False
         self.disk_base = reader.header.disk_image() if m.disk.disk is not None else None
 
     def __len__(self) -> int:

@@ -209,6 +209,14 @@ class ReplaySession:
             self._engine.progress = self._progress
         return self._engine
 
+    def take_warning(self) -> str | None:
+        """Something re-execution found wrong in the trace since last asked (said once), or None."""
+        e = self._engine
+        if e is None or e.seeds.warning is None or e.seeds.warned:
+            return None
+        e.seeds.warned = True
+        return e.seeds.warning
+
     def _progress(self, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(done, total)
