@@ -22,10 +22,12 @@ anything.
 from __future__ import annotations
 
 import ctypes
+import mmap
+import zlib
 from collections import deque
 
 from rvtrace.record.output import Placeholder
-from rvtrace.trace.snapshots import PAGE, encode
+from rvtrace.trace.snapshots import LEVEL, PAGE, encode
 from rvtrace.trace.validate import Invalid
 
 # Instructions between two snapshots. A replay re-executes at most this many to
@@ -33,7 +35,7 @@ from rvtrace.trace.validate import Invalid
 # checkpoints every 100,000 make later moves nearby cheap). A multiple of the
 # interval log's 200,000 and of the engine's checkpoint spacing. Short runs
 # (forkexec: 600,000 instructions) get none.
-SNAPSHOT_EVERY = 4_000_000
+SNAPSHOT_EVERY = 2_000_000
 
 BIG = 1 << 20                    # memcmp first over 1 MiB blocks, then pages inside changed ones
 
@@ -41,6 +43,11 @@ _libc = ctypes.CDLL(None)
 _memcmp = _libc.memcmp
 _memcmp.restype = ctypes.c_int
 _memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+
+
+def zeros(n: int) -> mmap.mmap:
+    """n zero bytes that cost nothing until written (a bytearray(n) writes all of them)."""
+    return mmap.mmap(-1, n) if n else bytearray()
 
 
 def address(buf) -> int:
@@ -76,21 +83,33 @@ class PageDelta:
         self.ref: bytearray | None = None       # made at the first take: no cost for short runs
 
     def take(self, candidates=None) -> list:
-        """[page numbers, their bytes] that changed; `candidates` (page numbers) hold every
-        page written since the previous take, or None to compare all."""
+        """[page numbers, their bytes zlib-compressed, fills] that changed: pages of one repeated byte (a kernel
+        fills every page it frees with junk) as fills [first page, count, byte], the others
+        whole. `candidates` (page numbers) hold every page written since the previous take, or
+        None to compare all."""
         buf = self.buf
         if self.ref is None:
-            self.ref = bytearray(self.base) if self.base is not None else bytearray(len(buf))
+            self.ref = bytearray(self.base) if self.base is not None else zeros(len(buf))
             candidates = None
         ref = self.ref
         pages = dirty_pages(buf, ref) if candidates is None else dirty_among(buf, ref, candidates)
-        chunks = []
+        whole, fills = [], []
+        z = zlib.compressobj(LEVEL)
+        out = []
         for p in pages:
             lo = p * PAGE
             data = buf[lo:lo + PAGE]
             ref[lo:lo + PAGE] = data
-            chunks.append(data if len(data) == PAGE else data + bytes(PAGE - len(data)))   # a short last page
-        return [pages, b"".join(chunks)]
+            if data[0] == data[-1] and len(data) == PAGE and data.count(data[:1]) == PAGE:
+                if fills and fills[-1][0] + fills[-1][1] == p and fills[-1][2] == data[0]:
+                    fills[-1][1] += 1
+                else:
+                    fills.append([p, 1, data[0]])
+                continue
+            whole.append(p)
+            out.append(z.compress(data if len(data) == PAGE else data + bytes(PAGE - len(data))))  # short last page
+        out.append(z.flush())
+        return [whole, b"".join(out), fills]
 
 
 class SnapshotLayer:

@@ -17,7 +17,7 @@ then re-executes from an earlier state and gives the same answers.
 from __future__ import annotations
 
 from rvtrace.errors import UserError
-from rvtrace.record.snapshots import apply, dirty_pages
+from rvtrace.record.snapshots import apply, dirty_pages, zeros
 from rvtrace.trace.snapshots import PAGE, decode
 from rvtrace.trace.validate import Invalid
 
@@ -92,8 +92,7 @@ class Seeds:
             if disk is not None and state["disk"] is not None:
                 _write(disk, state["disk"], done_disk)
         if base is None:
-            zeros = bytearray(len(ram))          # the baseline of RAM deltas (not touched: no cost)
-            for p in dirty_pages(ram, zeros):
+            for p in dirty_pages(ram, zeros(len(ram))):     # all zeros: the baseline of RAM deltas
                 if p not in done_ram:
                     ram[p * PAGE:(p + 1) * PAGE] = bytes(min(PAGE, len(ram) - p * PAGE))
             if disk is not None and self.disk_base is not None:
@@ -123,10 +122,17 @@ class _Bad(Exception):
 def _write(buf, pages, done: set) -> None:
     """Write each page not written yet (the last page of a buffer may be short: the delta holds
     it padded to a whole page, and only the buffer's part is written, never resizing it)."""
-    numbers, data = pages
+    numbers, data, fills = pages
     n = len(buf)
     for k, p in enumerate(numbers):
         if p not in done:
             done.add(p)
             lo, hi = p * PAGE, min((p + 1) * PAGE, n)
             buf[lo:hi] = data[k * PAGE:k * PAGE + hi - lo]
+    filled: dict[int, bytes] = {}
+    for first, count, byte in fills:
+        page = filled.setdefault(byte, bytes([byte]) * PAGE)
+        for p in range(first, first + count):
+            if p not in done:
+                done.add(p)
+                buf[p * PAGE:(p + 1) * PAGE] = page      # whole pages only (checked on decode)

@@ -23,7 +23,7 @@ import bisect
 import copy
 from dataclasses import dataclass, field
 
-from rvtrace.record.snapshots import dirty_among, dirty_pages
+from rvtrace.record.snapshots import dirty_among, dirty_pages, zeros
 
 PAGE = 4096
 
@@ -42,7 +42,7 @@ class PageStore:
 
     def __init__(self, buf: bytearray):
         self.buf = buf
-        self.ref = bytearray(len(buf))          # the buffer at the latest checkpoint (zeros before any)
+        self.ref = zeros(len(buf))              # the buffer at the latest checkpoint (zeros before any)
         self.versions: dict[int, tuple[list[int], list[bytes]]] = {}   # page -> (checkpoints, bytes)
         self.changed: list[list[int]] = []      # checkpoint -> pages stored there
 

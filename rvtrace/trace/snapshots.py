@@ -65,7 +65,11 @@ def _ints(n=MAX_LIST):
     return _list(U64, n)
 
 
-PAGES = ("tuple", _list(("int", 0, MAX_U64 >> 12), 1 << 20), ("bytes", 1 << 31))   # [page numbers, bytes]
+# [page numbers, their bytes (zlib-compressed), fills]: fills [first page, count, byte] are pages of
+# one repeated byte.
+PAGE_NUMBER = ("int", 0, MAX_U64 >> 12)
+PAGES = ("tuple", _list(PAGE_NUMBER, 1 << 20), ("bytes", 1 << 31),
+         _list(("tuple", PAGE_NUMBER, ("int", 1, 1 << 20), ("int", 0, 255)), 1 << 20))
 
 HART_INTS = ("pc", "priv", "mstatus", "medeleg", "mideleg", "mie", "_mip", "_seip_sw", "mtvec", "stvec",
              "mepc", "sepc", "mcause", "scause", "mtval", "stval", "mscratch", "sscratch", "mcounteren",
@@ -185,11 +189,14 @@ def decode(body: bytes, *, harts: int, ram_size: int, disk_size: int | None) -> 
 
 
 def _check_pages(pages, size: int, what: str) -> None:
-    numbers, data = pages
-    if len(data) != len(numbers) * PAGE:
-        raise Invalid(f"the snapshot's {what} pages do not match their numbers")
+    """Check a page delta against the buffer's size, then inflate its page bytes (exactly as
+    many as it has page numbers, never more) in place."""
+    numbers, data, fills = pages
     if any(b <= a for a, b in zip(numbers, numbers[1:])) or (numbers and numbers[-1] * PAGE >= size):
         raise Invalid(f"the snapshot's {what} page numbers are out of order or outside the {what}")
+    if any((first + count) * PAGE > size for first, count, _ in fills):
+        raise Invalid(f"the snapshot's {what} fills reach outside the {what}")
+    pages[1] = inflate(data, declared=len(numbers) * PAGE, cap=size, what=f"snapshot's {what} pages")
 
 
 def record_crc(icount: int, events: int, body: bytes) -> int:

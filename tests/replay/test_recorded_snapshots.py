@@ -134,7 +134,8 @@ LIES = {
         s["recorder"]["leaving"])),
     "a hart the machine does not have": lambda s: s["board"].update(last_hart=7),
     "a wrong field": lambda s: s["uart"].update(rx=17),
-    "pages outside RAM": lambda s: s.update(ram=[[1 << 40], bytes(4096)]),
+    "pages outside RAM": lambda s: s.update(ram=[[1 << 40], bytes(4096), []]),
+    "filled pages outside RAM": lambda s: s.update(ram=[[], b"", [[(128 << 20) // 4096 - 1, 2, 1]]]),
 }
 
 
