@@ -67,12 +67,14 @@ class RecordResult:
     seconds: float = 0.0
     size: int = 0               # the whole file
     header_size: int = 0        # of which the header (configuration, kernel, disk)
+    snapshot_size: int = 0      # ... and the snapshot records
+    snapshots: int = 0
     kept: Path | None = None    # where an earlier trace of the same name was kept (NAME.old)
 
     @property
     def bytes_per_event(self) -> float:
         """What the events cost on disk: chunks, index and footer over the event count."""
-        return (self.size - self.header_size) / max(self.events, 1)
+        return (self.size - self.header_size - self.snapshot_size) / max(self.events, 1)
 
 
 def load_guest(config: MachineConfig) -> tuple[bytes, bytes | None, KernelImage]:
@@ -158,7 +160,8 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
                         counts={_kind_name(k): n for k, n in sorted(recorder.out.counts.items())},
                         processes=dict(sorted(recorder.names.items())), pid_source=recorder.pid_source,
                         seconds=time.perf_counter() - start, size=target.stat().st_size,
-                        header_size=header_bytes, kept=kept)
+                        header_size=header_bytes, kept=kept, snapshots=log.snapshots.laid,
+                        snapshot_size=writer.snapshot_bytes)
 
 
 def _run(log: IntervalLog, recorder: Recorder, max_insns):

@@ -60,6 +60,7 @@ class TraceWriter:
         self._index: list[list[int]] = []
         self._kinds_mask = 0
         self._snapshots: list[list[int]] = []    # [offset, icount, events] per snapshot record
+        self.snapshot_bytes = 0
         self._flushed_at = time.monotonic()
         config = dict(config)
         for key in ("kernel", "disk"):
@@ -141,7 +142,9 @@ class TraceWriter:
         self.flush()
         offset = self._file.tell()
         crc = record_crc(icount, self.n_events, body)
-        self._write(fmt.pack([fmt.TAG_SNAPSHOT, crc, icount, self.n_events, body]))
+        record = fmt.pack([fmt.TAG_SNAPSHOT, crc, icount, self.n_events, body])
+        self._write(record)
+        self.snapshot_bytes += len(record)
         self._file.flush()
         self._snapshots.append([offset, icount, self.n_events])
 
