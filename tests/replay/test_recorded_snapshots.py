@@ -3,7 +3,6 @@ and a damaged or lying one is set aside with a warning, never believed and never
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 
 import pytest
@@ -172,3 +171,17 @@ def test_traces_without_snapshots_replay_as_before(tmp_path):
         e = Engine(t, None)
         e.goto(e.end)
         assert e.finished and min(e.ran)[0] == 0
+
+
+def test_a_far_breakpoint_is_searched_from_the_nearest_snapshot(recording):
+    """`break sys_poweroff` + `continue` from the start: the intervals say where it can first
+    run, so the search restores the snapshot before that and runs nothing earlier."""
+    from rvtrace.replay import PcStop, ReplaySession, StopSet
+    stops = lambda s: StopSet(pcs=[PcStop(1, frozenset({s.image.address_of("sys_poweroff")}))])  # noqa: E731
+    with ReplaySession(recording) as fresh, ReplaySession(recording) as plain:
+        plain.engine.seeds.bad = 0                # from boot only: the reference
+        want = plain.search(stops(plain))
+        got = fresh.search(stops(fresh))
+        assert got.icount == want.icount and got.icount > fresh.trace.snapshots[-1].icount
+        assert fresh.engine.ran[0][0] >= fresh.trace.snapshots[-1].icount
+        assert fresh.registers() == plain.registers()
