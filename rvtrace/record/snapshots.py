@@ -211,9 +211,15 @@ def apply(state: dict, m, rec, held_events: list) -> None:
     _hart_ok([last] if last is not None else [], n)
     if (state["disk_device"] is None) != (m.disk.disk is None):
         raise Invalid("the snapshot's disk does not match the machine's")
-    if len(state["plic"]["enable"]) != len(m.plic.enable) or \
-            any(len(state["clint"][f]) != n for f in CLINT_FIELDS):
-        raise Invalid("the snapshot's interrupt controllers do not match the machine's harts")
+    for hart, hs in zip(m.harts, state["harts"]):
+        if hs["priv"] not in (0, 1, 3) or len(hs["x"]) != 32 or len(hs["pmpcfg"]) != len(hart.pmpcfg) \
+                or len(hs["pmpaddr"]) != len(hart.pmpaddr):
+            raise Invalid("the snapshot's hart state does not fit the machine's harts")
+    for dev, name, fields in ((m.clint, "clint", CLINT_FIELDS), (m.plic, "plic", PLIC_FIELDS)):
+        if any(len(state[name][f]) != len(getattr(dev, f)) for f in fields):
+            raise Invalid(f"the snapshot's {name} does not fit the machine's")
+    if any(len(e) != len(m.plic.enable[0]) for e in state["plic"]["enable"]):
+        raise Invalid("the snapshot's plic does not fit the machine's")
     parts = _recorder_parts(state["recorder"], held_events, n)
     for hart, hs in zip(m.harts, state["harts"]):
         hart.set_state(hs)

@@ -5,6 +5,7 @@ inspect.py    MachineViews (mixed into ReplaySession): registers, memory, proces
 cursor.py     EventCursor, EventFilter: event moves over the trace index, no emulation
 engine.py     Engine: the trace's machine re-executed to any icount, checkpoints, searches
 seeds.py      the recording's snapshots, restored into the engine's machine on demand
+turns.py      TurnLog (mixed into Engine): which hart ran when, per-hart instruction counting
 snapshot.py   capture/restore of a Machine (RAM and disk as page versions, the rest deep-copied)
 check.py      CheckingSink: re-execution's events compared with the trace's (Divergence)
 probes.py     what searches watch for: a pc on a hart (next, finish), a value changing (watch), stop sets

@@ -6,11 +6,12 @@ recorder's observers writing into a CheckingSink (check.py): re-execution is
 compared with the trace as it goes.
 
 Checkpoints are taken at every multiple of `every` instructions the first
-time execution passes there, so [0, frontier) has been executed once and any
-target is at most `every` instructions from a checkpoint. `goto(icount)`
-restores the nearest checkpoint at or before the target (or keeps going from
-where the machine is, when that is nearer) and runs forward exactly
-(`Machine.run(max_insns=...)`).
+time execution passes there. The recording's snapshots (seeds.py) stand in
+for the ones not taken yet: `goto(icount)` restores the nearest checkpoint
+or snapshot at or before the target (or keeps going from where the machine
+is, when that is nearer) and runs forward exactly (`Machine.run(max_insns=...)`),
+so a fresh replay re-executes at most the recorder's snapshot spacing. What
+ran whole is kept in `ran` (the turn log, turns.py, is complete there).
 
 Each interval between two checkpoints is summarised the first time it runs
 whole (`Activity`: the virtual pages code ran from, the physical pages loaded
@@ -37,9 +38,10 @@ from rvtrace.kernel.image import KernelImage
 from rvtrace.machine.scheduler import ReplayMismatch
 from rvtrace.record.session import decisions_of, rebuild
 from rvtrace.replay.check import CheckingSink
-from rvtrace.replay.errors import Divergence, EndOfTrace, Interrupted
+from rvtrace.replay.errors import Divergence, Interrupted
 from rvtrace.replay.seeds import Seeds
 from rvtrace.replay.snapshot import MachineSnapshots
+from rvtrace.replay.turns import TurnLog
 
 # Instructions between checkpoints: the emulator re-executes ~0.3-0.5 M
 # instructions a second with the recorder's checks on, so a target is at
@@ -54,7 +56,7 @@ class _Found(Exception):
         self.icount = icount
 
 
-class Engine:
+class Engine(TurnLog):
     def __init__(self, reader, image: KernelImage | None, every: int = DEFAULT_EVERY, check: bool = True):
         header = reader.header
         if header.kernel_zlib is None:
@@ -134,11 +136,6 @@ class Engine:
         for hart in m.harts:
             hart.on_watch = self._on_watch
         m.on_turn = self._on_turn
-
-    def _on_turn(self, hart_id: int, start: int, retired: int) -> None:
-        if self.turns.get(start, (hart_id, 0))[1] < retired:
-            self.turns[start] = (hart_id, retired)
-            self._turn_starts = None
 
     def _on_watch(self, hart, pc) -> None:
         if pc in self.rec_pcs and self._rec_watch is not None:
@@ -248,14 +245,14 @@ class Engine:
         self._summarise_from(snap.icount)
         return snap
 
-    def state_at(self, icount: int) -> int | None:
-        """The icount of the latest state a jump could restore at or before `icount` (None: boot)."""
+    def latest_state(self, icount: int) -> int:
+        """The icount of the latest state a jump can restore at or before `icount` (0: boot)."""
         i = self.seeds.latest(icount)
         c = self._latest_checkpoint(icount).icount
         return max(c, self.seeds.icounts[i]) if i is not None else c
 
     def _jump(self, icount: int) -> None:
-        """Restore the state at exactly `icount` (state_at gave it)."""
+        """Restore the state at exactly `icount` (latest_state gave it)."""
         snap = self.checkpoint_before(icount)       # earlier, if a snapshot turned out unusable
         if self.dirty or self.m.icount != snap.icount:
             self._restore(snap)
@@ -314,45 +311,6 @@ class Engine:
                 self._add(self._take())
         return self.checkpoints.get(icount) or self._latest_checkpoint(icount)
 
-    def _covered(self, lo: int, hi: int) -> None:
-        """[lo, hi) ran whole: its turns are in the log. Kept as merged stretches."""
-        if hi <= lo:
-            return
-        ran = self.ran
-        i = bisect.bisect_left(ran, [lo, lo])
-        if i and ran[i - 1][1] >= lo:
-            i -= 1
-        j = i
-        while j < len(ran) and ran[j][0] <= hi:
-            lo, hi = min(lo, ran[j][0]), max(hi, ran[j][1])
-            j += 1
-        ran[i:j] = [[lo, hi]]
-
-    def _gap(self, lo: int, hi: int) -> tuple[int, int] | None:
-        """The first part of [lo, hi) whose turns are not logged, or None."""
-        for a, b in self.ran:
-            if b <= lo:
-                continue
-            if a > lo:
-                return lo, min(a, hi)
-            lo = b
-            if lo >= hi:
-                return None
-        return (lo, hi) if lo < hi else None
-
-    def _log_turns(self, lo: int, hi: int) -> None:
-        """Run whatever of [lo, hi) has not run whole yet, so the turn log covers it."""
-        while (gap := self._gap(lo, min(hi, self.end))) is not None:
-            self.goto(gap[0])
-            self._advance_or_interrupt(gap[1])
-
-    def _advance_or_interrupt(self, target: int) -> None:
-        try:
-            self._advance(target)
-        except KeyboardInterrupt:
-            self.dirty = True
-            raise Interrupted(min(self.m.icount, target)) from None
-
     def _run(self, n: int):
         """Machine.run, with whatever stops it early (a divergence, a search hit, Ctrl-C) leaving
         the engine dirty: the machine is then in the middle of a turn it does not know was cut."""
@@ -385,99 +343,6 @@ class Engine:
                                             f"{self.m.icount}, the recording at {self.end}", None, None,
                                             self.m.icount))
 
-    # --- which hart ran when -----------------------------------------------------------------
-
-    def _starts(self) -> list[int]:
-        if self._turn_starts is None:
-            self._turn_starts = sorted(self.turns)
-        return self._turn_starts
-
-    def hart_at(self, icount: int) -> int | None:
-        """The hart that retired the instruction ending at `icount` (None: unknown yet)."""
-        if len(self.m.harts) == 1:
-            return 0
-        starts = self._starts()
-        i = bisect.bisect_left(starts, icount) - 1
-        if i >= 0:
-            s = starts[i]
-            h, cnt = self.turns[s]
-            if s < icount <= s + cnt:
-                return h
-        return None
-
-    def hart_instructions_back(self, hart: int, before: int, n: int) -> int:
-        """The icount just before the n-th most recent instruction `hart` retired before `before`."""
-        if len(self.m.harts) == 1:
-            if before - n < 0:
-                raise EndOfTrace(f"hart {hart} retired only {before} instructions before this point")
-            return before - n
-        need, hi = n, before
-        while hi > 0:
-            lo = max(0, hi - self.every)
-            for s, e in reversed(self._turns_of(hart, lo, hi)):
-                if e - s >= need:
-                    return e - need
-                need -= e - s
-            hi = lo
-        raise EndOfTrace(f"hart {hart} retired fewer than {n} instructions before icount {before}")
-
-    def hart_instructions_forward(self, hart: int, after: int, n: int) -> int:
-        """The icount just after the n-th instruction `hart` retires after icount `after`.
-
-        Runs ahead (at most a checkpoint interval at a time) so the turn log
-        covers the answer; a hart asleep in wfi is found out without stepping
-        the machine one instruction at a time."""
-        if len(self.m.harts) == 1:
-            if after + n > self.end:
-                raise EndOfTrace(f"the recording ends at icount {self.end}, {self.end - after} "
-                                 f"instruction(s) from here")
-            return after + n
-        need, lo = n, after
-        while lo < self.end:
-            hi = min(self.end, lo + self.every)
-            for s, e in self._turns_of(hart, lo, hi):
-                if e - s >= need:
-                    return s + need
-                need -= e - s
-            lo = hi
-        raise EndOfTrace(f"the recording ends at icount {self.end} before hart {hart} "
-                         f"retires {n} more instruction(s)")
-
-    def _turns_of(self, hart: int, lo: int, hi: int) -> list[tuple[int, int]]:
-        """The stretches (s, e) of [lo, hi) in which `hart` retired instructions s+1..e, in order
-        (running what has not run whole yet, so the turn log covers it)."""
-        self._log_turns(lo, hi)
-        starts = self._starts()
-        out, covered = [], lo
-        for s in starts[max(bisect.bisect_right(starts, lo) - 1, 0):]:
-            if s >= hi:
-                break
-            h, cnt = self.turns[s]
-            a, b = max(s, covered), min(s + cnt, hi)
-            if b > a and h == hart:
-                out.append((a, b))
-            covered = max(covered, s + cnt)
-        return out
-
-    def hart_states(self, hart: int, start: int, stop: int) -> list[tuple]:
-        """(icount, pc, priv, satp, sp) of `hart` at `start` and after each instruction it retires
-        up to `stop`: the positions where it is about to execute `pc` (one instruction at a time,
-        so keep the stretch short)."""
-        m = self.goto(start)
-        h = m.harts[hart]
-        out = [(m.icount, h.pc, h.priv, h.satp, h.x[2])]
-        seen = h.instret
-        try:
-            while m.icount < stop and m.bus.power_off is None:
-                self._run(1)
-                if h.instret != seen:
-                    seen = h.instret
-                    out.append((m.icount, h.pc, h.priv, h.satp, h.x[2]))
-        except KeyboardInterrupt:
-            self.dirty = True
-            raise Interrupted(out[-1][0]) from None
-        return out
-
     # --- searches --------------------------------------------------------------------------
 
     def search_forward(self, start: int, probe, limit: int | None = None) -> int | None:
@@ -503,8 +368,8 @@ class Engine:
             return None                               # nothing it waits for runs before the limit
         # Nothing can happen before interval `loud`: start from the latest state before it
         # (a checkpoint or the recording's snapshot) when that is past `start`.
-        if self.state_at(loud * every) > start:
-            self._jump(self.state_at(loud * every))
+        if self.latest_state(loud * every) > start:
+            self._jump(self.latest_state(loud * every))
         else:
             self.goto(start)
 
@@ -522,9 +387,9 @@ class Engine:
                     if loud < k:
                         loud = self.next_loud(k, last, probe)
                         continue
-                    if loud > k and self.state_at(loud * every) > m.icount:
+                    if loud > k and self.latest_state(loud * every) > m.icount:
                         probe.end(report)             # nothing can happen until interval `loud`
-                        self._jump(self.state_at(loud * every))
+                        self._jump(self.latest_state(loud * every))
                         probe.begin()
                     elif self.can_skip(k, probe):
                         probe.end(report)

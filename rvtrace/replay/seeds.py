@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from rvtrace.errors import UserError
 from rvtrace.record.snapshots import apply, dirty_pages, zeros
-from rvtrace.trace.snapshots import PAGE, decode
+from rvtrace.trace.snapshots import PAGE, decode, inflate_pages
 from rvtrace.trace.validate import Invalid
 
 
@@ -76,7 +76,7 @@ class Seeds:
         try:
             body = self.reader.snapshot_body(info)
             return decode(body, harts=len(m.harts), ram_size=len(m.bus.ram),
-                          disk_size=len(m.disk.disk) if m.disk.disk is not None else None)
+                          disk_size=len(m.disk.disk) if m.disk.disk is not None else None, pages=False)
         except (Invalid, UserError) as exc:
             raise _Bad(i, exc) from None
 
@@ -88,9 +88,12 @@ class Seeds:
         stop = -1 if base is None else base
         for j in range(i, stop, -1):
             state = newest if j == i else self._decode(j)
-            _write(ram, state["ram"], done_ram)
-            if disk is not None and state["disk"] is not None:
-                _write(disk, state["disk"], done_disk)
+            try:
+                _write(ram, state["ram"], done_ram)
+                if disk is not None and state["disk"] is not None:
+                    _write(disk, state["disk"], done_disk)
+            except Invalid as exc:
+                raise _Bad(j, exc) from None
         if base is None:
             for p in dirty_pages(ram, zeros(len(ram))):     # all zeros: the baseline of RAM deltas
                 if p not in done_ram:
@@ -122,13 +125,16 @@ class _Bad(Exception):
 def _write(buf, pages, done: set) -> None:
     """Write each page not written yet (the last page of a buffer may be short: the delta holds
     it padded to a whole page, and only the buffer's part is written, never resizing it)."""
-    numbers, data, fills = pages
+    numbers, _, fills = pages
     n = len(buf)
-    for k, p in enumerate(numbers):
-        if p not in done:
-            done.add(p)
-            lo, hi = p * PAGE, min((p + 1) * PAGE, n)
-            buf[lo:hi] = data[k * PAGE:k * PAGE + hi - lo]
+    wanted = [k for k, p in enumerate(numbers) if p not in done]
+    data = inflate_pages(pages, wanted[-1] + 1) if wanted else b""
+    for k in wanted:
+        p = numbers[k]
+        done.add(p)
+        lo = p * PAGE
+        hi = lo + PAGE if lo + PAGE <= n else n
+        buf[lo:hi] = data[k * PAGE:k * PAGE + hi - lo]
     filled: dict[int, bytes] = {}
     for first, count, byte in fills:
         page = filled.setdefault(byte, bytes([byte]) * PAGE)

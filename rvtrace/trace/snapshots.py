@@ -143,7 +143,10 @@ def check(value, t, harts: int, where: str = "snapshot") -> None:
     elif kind == "list":
         limit = harts if t[2] == "harts" else t[2]
         ok = type(value) is list and (len(value) == limit if t[2] == "harts" else len(value) <= limit)
-        if ok:
+        if ok and t[1][0] == "int":             # long lists of page numbers: one pass
+            lo, hi = t[1][1], t[1][2]
+            ok = all(type(x) is int and lo <= x <= hi for x in value)
+        elif ok:
             for i, item in enumerate(value):
                 check(item, t[1], harts, f"{where}[{i}]")
     elif kind == "tuple":
@@ -170,8 +173,9 @@ def encode(state: dict) -> bytes:
     return zlib.compress(fmt.pack(state), LEVEL)
 
 
-def decode(body: bytes, *, harts: int, ram_size: int, disk_size: int | None) -> dict:
-    """A snapshot body, inflated within what the machine can hold and checked against SCHEMA."""
+def decode(body: bytes, *, harts: int, ram_size: int, disk_size: int | None, pages: bool = True) -> dict:
+    """A snapshot body, inflated within what the machine can hold and checked against SCHEMA
+    (`pages` False: the page bytes are left compressed, for `inflate_pages`)."""
     cap = ram_size + (disk_size or 0) + (16 << 20)
     try:
         state = fmt.unpack(inflate(body, declared=None, cap=cap, what="snapshot"))
@@ -180,15 +184,15 @@ def decode(body: bytes, *, harts: int, ram_size: int, disk_size: int | None) -> 
     except Exception as exc:                    # msgpack's many errors on garbage
         raise Invalid(f"the snapshot is undecodable ({type(exc).__name__})") from None
     check(state, SCHEMA, harts)
-    _check_pages(state["ram"], ram_size, "RAM")
+    _check_pages(state["ram"], ram_size, "RAM", pages)
     if state["disk"] is not None:
         if disk_size is None:
             raise Invalid("the snapshot holds disk pages but the trace has no disk")
-        _check_pages(state["disk"], disk_size, "disk")
+        _check_pages(state["disk"], disk_size, "disk", pages)
     return state
 
 
-def _check_pages(pages, size: int, what: str) -> None:
+def _check_pages(pages, size: int, what: str, inflate_them: bool) -> None:
     """Check a page delta against the buffer's size, then inflate its page bytes (exactly as
     many as it has page numbers, never more) in place."""
     numbers, data, fills = pages
@@ -196,7 +200,21 @@ def _check_pages(pages, size: int, what: str) -> None:
         raise Invalid(f"the snapshot's {what} page numbers are out of order or outside the {what}")
     if any((first + count) * PAGE > size for first, count, _ in fills):
         raise Invalid(f"the snapshot's {what} fills reach outside the {what}")
-    pages[1] = inflate(data, declared=len(numbers) * PAGE, cap=size, what=f"snapshot's {what} pages")
+    if inflate_them:
+        pages[1] = inflate(data, declared=len(numbers) * PAGE, cap=size, what=f"snapshot's {what} pages")
+
+
+def inflate_pages(delta, count: int) -> bytes:
+    """The bytes of the first `count` pages of a checked, still compressed page delta (a
+    restore needs no page that a later snapshot holds, so it inflates no further)."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(delta[1], count * PAGE)
+    except zlib.error as exc:
+        raise Invalid(f"the snapshot's pages are corrupted ({exc})") from None
+    if len(out) != count * PAGE:
+        raise Invalid("the snapshot's pages are cut short")
+    return out
 
 
 def record_crc(icount: int, events: int, body: bytes) -> int:

@@ -133,6 +133,7 @@ LIES = {
         s["recorder"]["leaving"])),
     "a hart the machine does not have": lambda s: s["board"].update(last_hart=7),
     "a wrong field": lambda s: s["uart"].update(rx=17),
+    "a hart with three registers": lambda s: s["harts"][0].update(x=[0, 0, 0]),
     "pages outside RAM": lambda s: s.update(ram=[[1 << 40], bytes(4096), []]),
     "filled pages outside RAM": lambda s: s.update(ram=[[], b"", [[(128 << 20) // 4096 - 1, 2, 1]]]),
 }
@@ -185,3 +186,22 @@ def test_a_far_breakpoint_is_searched_from_the_nearest_snapshot(recording):
         assert got.icount == want.icount and got.icount > fresh.trace.snapshots[-1].icount
         assert fresh.engine.ran[0][0] >= fresh.trace.snapshots[-1].icount
         assert fresh.registers() == plain.registers()
+
+
+@pytest.mark.slow
+def test_snapshots_of_a_kernel_without_symbols_replay_exactly(tmp_path):
+    """Without symbols the recorder numbers address spaces (its `spaces` table travels too)."""
+    from pathlib import Path
+    kernel, disk, bootargs = bundled_boot("forkexec", [])
+    stripped = tmp_path / "kernel-nosyms.elf"
+    stripped.write_bytes(Path(kernel).read_bytes().replace(b".symtab\0", b".nosymt\0"))
+    path = tmp_path / "nosyms.mp"
+    record(MachineConfig(kernel=str(stripped), disk=disk, bootargs=bootargs), path,
+           console_echo=lambda b: None, snapshot_every=EVERY)
+    with TraceReader(path) as t:
+        assert t.header.metadata["pid_source"] == "satp" and t.snapshots
+        for s in t.snapshots:
+            e = Engine(t, None)
+            assert e.checkpoint_before(s.icount).icount == s.icount
+            e.goto(e.end)
+            assert e.finished and e.seeds.warning is None
