@@ -38,6 +38,7 @@ from rvtrace.trace.validate import Invalid
 SNAPSHOT_EVERY = 2_000_000
 
 BIG = 1 << 20                    # memcmp first over 1 MiB blocks, then pages inside changed ones
+FILLED = [bytes([b]) * PAGE for b in range(256)]     # the pages of one repeated byte
 
 _libc = ctypes.CDLL(None)
 _memcmp = _libc.memcmp
@@ -100,7 +101,7 @@ class PageDelta:
             lo = p * PAGE
             data = buf[lo:lo + PAGE]
             ref[lo:lo + PAGE] = data
-            if data[0] == data[-1] and len(data) == PAGE and data.count(data[:1]) == PAGE:
+            if data == FILLED[data[0]]:                 # memcmp: stops at the first other byte
                 if fills and fills[-1][0] + fills[-1][1] == p and fills[-1][2] == data[0]:
                     fills[-1][1] += 1
                 else:
