@@ -73,6 +73,9 @@ def test_a_restored_snapshot_continues_exactly_as_recorded(request, which):
             assert e.m.icount == s.icount and e.sink.n == s.events
             probe = s.icount + 12_345
             assert _state(e.goto(probe)) == _state(plain.goto(probe))
+            for h in range(len(e.m.harts)):      # per-hart counting reaches back past the snapshot
+                assert e.hart_instructions_back(h, s.icount + 10, 300) == \
+                    plain.hart_instructions_back(h, s.icount + 10, 300)
             checked = e.sink.checked
             e.goto(e.end)                         # every later event re-checked: Divergence if not
             assert e.sink.checked > checked and e.finished
