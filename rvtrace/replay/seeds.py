@@ -16,6 +16,8 @@ then re-executes from an earlier state and gives the same answers.
 
 from __future__ import annotations
 
+import bisect
+
 from rvtrace.errors import UserError
 from rvtrace.record.snapshots import apply, dirty_pages, zeros
 from rvtrace.trace.snapshots import PAGE, decode, inflate_pages
@@ -32,20 +34,14 @@ class Seeds:
         self.loaded: dict[int, object] = {}     # index -> the engine checkpoint made from it
         self.warning: str | None = None         # said once when a snapshot is found bad
         self.warned = False
-        self.disk_base = reader.header.disk_image() if m.disk.disk is not None else None
 
     def __len__(self) -> int:
         return len(self.infos)
 
     def latest(self, icount: int) -> int | None:
         """Index of the last usable snapshot at or before `icount` (None: none)."""
-        i = next((j for j in range(min(self.bad, len(self.icounts)) - 1, -1, -1)
-                  if self.icounts[j] <= icount), None)
-        return i
-
-    def at(self, icount: int) -> int | None:
-        i = self.latest(icount)
-        return i if i is not None and self.icounts[i] == icount else None
+        i = bisect.bisect_right(self.icounts, icount, 0, self.bad) - 1
+        return i if i >= 0 else None
 
     def restore(self, i: int, restore_checkpoint) -> tuple | None:
         """Make the machine what snapshot i holds; (icount, events) or None when it is unusable
@@ -98,8 +94,9 @@ class Seeds:
             for p in dirty_pages(ram, zeros(len(ram))):     # all zeros: the baseline of RAM deltas
                 if p not in done_ram:
                     ram[p * PAGE:(p + 1) * PAGE] = bytes(min(PAGE, len(ram) - p * PAGE))
-            if disk is not None and self.disk_base is not None:
-                ref = bytearray(self.disk_base)
+            base_disk = self.reader.header.disk_image() if disk is not None else None
+            if base_disk is not None:
+                ref = bytearray(base_disk)
                 for p in dirty_pages(disk, ref):
                     if p not in done_disk:
                         disk[p * PAGE:(p + 1) * PAGE] = ref[p * PAGE:(p + 1) * PAGE]   # same length
