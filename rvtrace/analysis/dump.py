@@ -189,8 +189,8 @@ def event_json(ev: Event, names: ProcessNames, calls=None) -> str:
 def dump_header(path, out: TextIO | None = None) -> int:
     """`rvtrace dump --header`: how the trace was recorded (rvtrace/trace/settings.py)."""
     from rvtrace.trace.settings import settings_text
-    from rvtrace.trace.reader import read_header
-    (out or sys.stdout).write(settings_text(read_header(path)) + "\n")
+    with TraceReader(path) as trace:
+        (out or sys.stdout).write(settings_text(trace.header, len(trace.snapshots)) + "\n")
     return 0
 
 

@@ -144,11 +144,12 @@ def _field_rows(ev: Event, calls):
 
 
 @command("trace", usage="info trace", table=INFO,
-         summary="how this trace was recorded: program, seed, harts, copy-on-write, kernel and disk, recorder")
+         summary="how this trace was recorded: program, seed, harts, copy-on-write, kernel and disk, recorder, "
+                 "snapshots")
 def cmd_info_trace(session, arg):
     from rvtrace.trace.settings import settings
     p = session.printer
-    rows = settings(session.trace.header) + [
+    rows = settings(session.trace.header, len(session.trace.snapshots)) + [
         ("events", f"{len(session.trace)}, instructions 0 to {session.engine.end_icount}")]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

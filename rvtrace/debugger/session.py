@@ -89,6 +89,9 @@ class DebugSession:
         finally:
             if self.progress is not None:
                 self.progress.end()
+            warning = self.engine.take_warning()
+            if warning:                # e.g. a damaged snapshot in the trace: said once
+                self.printer.error(f"warning: {warning}")
 
     # --- the position ----------------------------------------------------------------------
 

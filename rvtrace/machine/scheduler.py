@@ -77,6 +77,7 @@ class Scheduler:
         self.starve_until = 0
         self.priority: dict[int, float] = {}   # perturbed: hart -> priority, redrawn now and then
         self.priority_until = 0
+        self.made = 0                      # decisions made so far (a replay's position in them)
 
     @property
     def rng_state(self):
@@ -87,6 +88,7 @@ class Scheduler:
         self.rng.setstate(value)
 
     def _report(self, kind: str, value) -> None:
+        self.made += 1
         if self.on_decision is not None:
             self.on_decision(kind, value)
 

@@ -134,8 +134,9 @@ def print_summary(r: RecordResult, stream) -> None:
     procs = " ".join(f"{pid}:{name}" for pid, name in r.processes.items())
     label = "processes" if r.pid_source == "kernel" else "address spaces (no kernel symbols)"
     w(f"{label}: {procs or '-'}\n")
+    snaps = f"{_size(r.snapshot_size)} in {r.snapshots} snapshots, " if r.snapshots else ""
     w(f"trace: {r.path} ({_size(r.size)}: {_size(r.header_size)} header with the kernel and disk, "
-      f"{r.bytes_per_event:.1f} bytes/event)\n")
+      f"{snaps}{r.bytes_per_event:.1f} bytes/event)\n")
     if r.kept is not None:
         w(f"the earlier {r.path} is kept as {r.kept}\n")
     w(f"look at it: rvtrace dump {r.path}\n")

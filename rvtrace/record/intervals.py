@@ -18,6 +18,7 @@ class IntervalLog:
     def __init__(self, machine, every: int = EVERY):
         self.m, self.every = machine, every
         self.items: list[tuple] = []
+        self.snapshots = None          # a SnapshotLayer (snapshots.py), told at every cut
         self._start()
 
     def _start(self) -> None:
@@ -39,6 +40,8 @@ class IntervalLog:
                 act = m.cache.activity
                 self.items.append((act.ran, act.read, act.written))
                 self._start()
+                if self.snapshots is not None:
+                    self.snapshots.interval_done(act.written)
 
     def section(self) -> bytes:
         """Every interval, the last one up to where the run ended."""

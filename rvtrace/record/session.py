@@ -36,6 +36,7 @@ from rvtrace.record.intervals import IntervalLog
 from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.output import ListSink
 from rvtrace.record.recorder import Interrupted, Recorder
+from rvtrace.record.snapshots import SNAPSHOT_EVERY, SnapshotLayer
 from rvtrace.record.shell import ShellDriver, ShellIdle
 from rvtrace.trace import format as fmt
 from rvtrace.trace.errors import TraceError
@@ -46,7 +47,10 @@ from rvtrace.trace.writer import TraceWriter
 # Bump when the events the recorder writes for the same run change (a new event,
 # a field decoded differently). Replay compares re-execution with the recorded
 # events only for traces of this revision: an older trace still replays, unchecked.
-RECORDER_REVISION = 4
+RECORDER_REVISION = 5            # 4: syscall names in the metadata; 5: snapshot records
+# The oldest revision whose events are what this recorder writes for the same run
+# (4 and 5 added metadata and snapshot records, not events): replay checks traces from it on.
+EVENTS_SINCE_REVISION = 3
 
 
 @dataclass
@@ -63,12 +67,14 @@ class RecordResult:
     seconds: float = 0.0
     size: int = 0               # the whole file
     header_size: int = 0        # of which the header (configuration, kernel, disk)
+    snapshot_size: int = 0      # ... and the snapshot records
+    snapshots: int = 0
     kept: Path | None = None    # where an earlier trace of the same name was kept (NAME.old)
 
     @property
     def bytes_per_event(self) -> float:
         """What the events cost on disk: chunks, index and footer over the event count."""
-        return (self.size - self.header_size) / max(self.events, 1)
+        return (self.size - self.header_size - self.snapshot_size) / max(self.events, 1)
 
 
 def load_guest(config: MachineConfig) -> tuple[bytes, bytes | None, KernelImage]:
@@ -108,7 +114,7 @@ def _pc_namer(image: KernelImage | None):
 
 def record(config: MachineConfig, path, *, max_insns: int | None = None, input_source=None,
            shell_command: str | None = None, console_echo=None, progress=None,
-           metadata: dict | None = None) -> RecordResult:
+           metadata: dict | None = None, snapshot_every: int = SNAPSHOT_EVERY) -> RecordResult:
     """Record a run into the trace at `path`; returns how it went (never raises for a guest problem
     once the trace is open: the ending says what happened)."""
     target = check_output(path, "trace", inputs=[config.kernel, config.disk])
@@ -124,7 +130,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
         driver.attach(recorder)
     meta = {"recorder_revision": RECORDER_REVISION, "pid_source": recorder.pid_source, "max_insns": max_insns,
             "shell_command": shell_command, "kernel_trace_points": recorder.trace_points,
-            "syscalls": recorder.calls.to_metadata(), **(metadata or {})}
+            "syscalls": recorder.calls.to_metadata(), "snapshot_every": snapshot_every, **(metadata or {})}
     view = recorder.kernel.view if recorder.kernel else ProcessView(image, recorder.read_phys)
     if not recorder.kernel:
         meta["introspection"] = view.reason or "the kernel has no swtch/struct context to watch"
@@ -137,6 +143,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     header_bytes = writer.bytes_written
     start = time.perf_counter()
     log = IntervalLog(machine)
+    log.snapshots = SnapshotLayer(machine, recorder, writer, disk, every=snapshot_every)
     try:
         with _Signals(recorder):
             ending, detail, result = _run(log, recorder, max_insns)
@@ -153,7 +160,8 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
                         counts={_kind_name(k): n for k, n in sorted(recorder.out.counts.items())},
                         processes=dict(sorted(recorder.names.items())), pid_source=recorder.pid_source,
                         seconds=time.perf_counter() - start, size=target.stat().st_size,
-                        header_size=header_bytes, kept=kept)
+                        header_size=header_bytes, kept=kept, snapshots=log.snapshots.laid,
+                        snapshot_size=writer.snapshot_bytes)
 
 
 def _run(log: IntervalLog, recorder: Recorder, max_insns):

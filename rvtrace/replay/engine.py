@@ -6,11 +6,12 @@ recorder's observers writing into a CheckingSink (check.py): re-execution is
 compared with the trace as it goes.
 
 Checkpoints are taken at every multiple of `every` instructions the first
-time execution passes there, so [0, frontier) has been executed once and any
-target is at most `every` instructions from a checkpoint. `goto(icount)`
-restores the nearest checkpoint at or before the target (or keeps going from
-where the machine is, when that is nearer) and runs forward exactly
-(`Machine.run(max_insns=...)`).
+time execution passes there. The recording's snapshots (seeds.py) stand in
+for the ones not taken yet: `goto(icount)` restores the nearest checkpoint
+or snapshot at or before the target (or keeps going from where the machine
+is, when that is nearer) and runs forward exactly (`Machine.run(max_insns=...)`),
+so a fresh replay re-executes at most the recorder's snapshot spacing. What
+ran whole is kept in `ran` (the turn log, turns.py, is complete there).
 
 Each interval between two checkpoints is summarised the first time it runs
 whole (`Activity`: the virtual pages code ran from, the physical pages loaded
@@ -37,8 +38,10 @@ from rvtrace.kernel.image import KernelImage
 from rvtrace.machine.scheduler import ReplayMismatch
 from rvtrace.record.session import decisions_of, rebuild
 from rvtrace.replay.check import CheckingSink
-from rvtrace.replay.errors import Divergence, EndOfTrace, Interrupted
+from rvtrace.replay.errors import Divergence, Interrupted
+from rvtrace.replay.seeds import Seeds
 from rvtrace.replay.snapshot import MachineSnapshots
+from rvtrace.replay.turns import TurnLog
 
 # Instructions between checkpoints: the emulator re-executes ~0.3-0.5 M
 # instructions a second with the recorder's checks on, so a target is at
@@ -53,7 +56,7 @@ class _Found(Exception):
         self.icount = icount
 
 
-class Engine:
+class Engine(TurnLog):
     def __init__(self, reader, image: KernelImage | None, every: int = DEFAULT_EVERY, check: bool = True):
         header = reader.header
         if header.kernel_zlib is None:
@@ -85,8 +88,12 @@ class Engine:
         shared = [self.sink, self.scheduler.decisions, image, view, rec.kernel, m.config,
                   rec.kernel.image if rec.kernel is not None else None]
         self.snaps = MachineSnapshots(m, objects, [s for s in shared if s is not None])
-        self.checkpoints = [self._take()]
-        self.frontier = 0
+        self.seeds = Seeds(reader, m, rec, self.end)   # the recording's snapshots, restored on demand
+        self.checkpoints: dict[int, object] = {}       # icount -> checkpoint (with gaps: see _covered)
+        self._marks: list[int] = []                    # their icounts, sorted
+        self._ref_at: int | None = None                # icount where RAM last equalled the latest take
+        self.ran: list[list[int]] = []                 # [lo, hi) stretches run whole: turns logged there
+        self._add(self._take())
         self._summarise_from(0)
 
     @staticmethod
@@ -129,11 +136,6 @@ class Engine:
         for hart in m.harts:
             hart.on_watch = self._on_watch
         m.on_turn = self._on_turn
-
-    def _on_turn(self, hart_id: int, start: int, retired: int) -> None:
-        if self.turns.get(start, (hart_id, 0))[1] < retired:
-            self.turns[start] = (hart_id, retired)
-            self._turn_starts = None
 
     def _on_watch(self, hart, pc) -> None:
         if pc in self.rec_pcs and self._rec_watch is not None:
@@ -180,7 +182,7 @@ class Engine:
 
     def can_skip(self, k: int, probe) -> bool:
         """Interval k is quiet for `probe` and a checkpoint at its end lets a search jump it."""
-        return k + 1 < len(self.checkpoints) and self.quiet(k, probe)
+        return (k + 1) * self.every in self.checkpoints and self.quiet(k, probe)
 
     def next_loud(self, k: int, last: int, probe) -> int | None:
         """The first interval from k to `last` that is not quiet for `probe` (None: all are)."""
@@ -189,23 +191,71 @@ class Engine:
     # --- checkpoints ----------------------------------------------------------------------
 
     def _take(self):
-        # A checkpoint after a whole interval run from the previous one: its activity log says
+        # A checkpoint after a whole interval run from the latest one: its activity log says
         # which pages can differ (comparing all of RAM is a quarter of re-execution's time).
         act = self.m.cache.activity
-        n = len(self.checkpoints) if hasattr(self, "checkpoints") else 0
-        written = act.written if act is not None and n and self._summary_k == n - 1 else None
-        return self.snaps.take({"released": self.sink.n, "finished": self.finished}, written)
+        written = None
+        if act is not None and self._ref_at is not None and self._summary_k * self.every == self._ref_at:
+            written = act.written
+        snap = self.snaps.take({"released": self.sink.n, "finished": self.finished}, written)
+        self._ref_at = snap.icount
+        return snap
+
+    def _add(self, snap) -> None:
+        if snap.icount not in self.checkpoints:
+            bisect.insort(self._marks, snap.icount)
+        self.checkpoints[snap.icount] = snap
 
     def _restore(self, snap) -> None:
         self.snaps.restore(snap)
+        self._ref_at = snap.icount if snap.number == self.snaps.count - 1 else None
         self.sink.n = snap.extra["released"]
         self.finished = snap.extra["finished"]
         self.dirty = False
         self._summarise_from(snap.icount)
 
+    def _latest_checkpoint(self, icount: int):
+        return self.checkpoints[self._marks[max(bisect.bisect_right(self._marks, icount) - 1, 0)]]
+
     def checkpoint_before(self, icount: int):
-        i = min(icount // self.every, len(self.checkpoints) - 1)
-        return self.checkpoints[i]
+        """The latest state at or before `icount`: a checkpoint, or the recording's snapshot
+        (restored into a checkpoint now) when that is later."""
+        while True:
+            snap = self._latest_checkpoint(icount)
+            i = self.seeds.latest(icount)
+            if i is None or self.seeds.icounts[i] <= snap.icount:
+                return snap
+            seeded = self._seed(i)
+            if seeded is not None:
+                return seeded
+
+    def _seed(self, i: int):
+        """Restore the recording's snapshot i and keep it as a checkpoint (None: it is unusable)."""
+        self.m.cache.activity = None
+        got = self.seeds.restore(i, self._restore)
+        if got is None:
+            self._restore(self.checkpoints[0])      # whatever it half-wrote is undone
+            return None
+        self.snaps.after_ram_change()
+        self.sink.n, self.finished, self.dirty = got[1], False, False
+        self._ref_at = None
+        snap = self._take()
+        self._add(snap)
+        self.seeds.loaded[i] = snap
+        self._summarise_from(snap.icount)
+        return snap
+
+    def latest_state(self, icount: int) -> int:
+        """The icount of the latest state a jump can restore at or before `icount` (0: boot)."""
+        i = self.seeds.latest(icount)
+        c = self._latest_checkpoint(icount).icount
+        return max(c, self.seeds.icounts[i]) if i is not None else c
+
+    def _jump(self, icount: int) -> None:
+        """Restore the state at exactly `icount` (latest_state gave it)."""
+        snap = self.checkpoint_before(icount)       # earlier, if a snapshot turned out unusable
+        if self.dirty or self.m.icount != snap.icount:
+            self._restore(snap)
 
     # --- moving ---------------------------------------------------------------------------
 
@@ -237,14 +287,15 @@ class Engine:
         while m.icount < target and m.bus.power_off is None:
             nxt = (m.icount // every + 1) * every
             stop = min(target, nxt)
+            begun = m.icount
             result = self._run(stop - m.icount)
-            self.frontier = max(self.frontier, m.icount)
+            self._covered(begun, m.icount)
             if result.reason != "max-insns":
                 self._powered_off(result)
                 break
             if m.icount == nxt:
-                if nxt // every == len(self.checkpoints):
-                    self.checkpoints.append(self._take())
+                if nxt not in self.checkpoints:
+                    self._add(self._take())
                 self._interval_done()
                 if self.progress is not None:
                     self.progress(m.icount - origin, total)
@@ -252,11 +303,13 @@ class Engine:
             raise self._diverged(Divergence(f"replay diverged: the machine stopped at icount {m.icount}, "
                                             f"before {target}", None, None, m.icount))
 
-    def ensure_checkpoints(self, upto: int) -> None:
-        """Checkpoints (and interval summaries) exist for every interval before `upto`."""
-        upto = min(upto, self.end)
-        if self.frontier < upto:
-            self.goto(upto)
+    def _checkpoint_at(self, icount: int):
+        """A checkpoint at exactly `icount` (run there from the latest state before it if need be)."""
+        if icount not in self.checkpoints:
+            self.goto(icount)                       # lays the checkpoints it passes
+            if icount not in self.checkpoints and self.m.icount == icount and not self.dirty:
+                self._add(self._take())
+        return self.checkpoints.get(icount) or self._latest_checkpoint(icount)
 
     def _run(self, n: int):
         """Machine.run, with whatever stops it early (a divergence, a search hit, Ctrl-C) leaving
@@ -290,101 +343,6 @@ class Engine:
                                             f"{self.m.icount}, the recording at {self.end}", None, None,
                                             self.m.icount))
 
-    # --- which hart ran when -----------------------------------------------------------------
-
-    def _starts(self) -> list[int]:
-        if self._turn_starts is None:
-            self._turn_starts = sorted(self.turns)
-        return self._turn_starts
-
-    def hart_at(self, icount: int) -> int | None:
-        """The hart that retired the instruction ending at `icount` (None: unknown yet)."""
-        if len(self.m.harts) == 1:
-            return 0
-        starts = self._starts()
-        i = bisect.bisect_left(starts, icount) - 1
-        if i >= 0:
-            s = starts[i]
-            h, cnt = self.turns[s]
-            if s < icount <= s + cnt:
-                return h
-        return None
-
-    def hart_instructions_back(self, hart: int, before: int, n: int) -> int:
-        """The icount just before the n-th most recent instruction `hart` retired before `before`."""
-        if len(self.m.harts) == 1:
-            if before - n < 0:
-                raise EndOfTrace(f"hart {hart} retired only {before} instructions before this point")
-            return before - n
-        if self.frontier < before:
-            self.goto(before)
-        starts = self._starts()
-        i = bisect.bisect_left(starts, before) - 1
-        upto = before
-        need = n
-        while i >= 0:
-            s = starts[i]
-            h, cnt = self.turns[s]
-            end = min(s + cnt, upto)
-            if end > s and h == hart:
-                if end - s >= need:
-                    return end - need
-                need -= end - s
-            upto = min(upto, s)
-            i -= 1
-        raise EndOfTrace(f"hart {hart} retired fewer than {n} instructions before icount {before}")
-
-    def hart_instructions_forward(self, hart: int, after: int, n: int) -> int:
-        """The icount just after the n-th instruction `hart` retires after icount `after`.
-
-        Runs ahead (at most a checkpoint interval at a time) so the turn log
-        covers the answer; a hart asleep in wfi is found out without stepping
-        the machine one instruction at a time."""
-        if len(self.m.harts) == 1:
-            if after + n > self.end:
-                raise EndOfTrace(f"the recording ends at icount {self.end}, {self.end - after} "
-                                 f"instruction(s) from here")
-            return after + n
-        need, covered = n, after
-        while True:
-            horizon = min(self.end, max(self.frontier, covered + self.every))
-            if self.frontier < horizon:
-                self.goto(horizon)
-            starts = self._starts()
-            for s in starts[max(bisect.bisect_right(starts, covered) - 1, 0):]:
-                h, cnt = self.turns[s]
-                lo, hi = max(s, covered), s + cnt
-                if hi <= lo:
-                    continue
-                if h == hart:
-                    if hi - lo >= need:
-                        return lo + need
-                    need -= hi - lo
-                covered = hi
-            if self.frontier >= self.end:
-                raise EndOfTrace(f"the recording ends at icount {self.end} before hart {hart} "
-                                 f"retires {n} more instruction(s)")
-            covered = max(covered, self.frontier)
-
-    def hart_states(self, hart: int, start: int, stop: int) -> list[tuple]:
-        """(icount, pc, priv, satp, sp) of `hart` at `start` and after each instruction it retires
-        up to `stop`: the positions where it is about to execute `pc` (one instruction at a time,
-        so keep the stretch short)."""
-        m = self.goto(start)
-        h = m.harts[hart]
-        out = [(m.icount, h.pc, h.priv, h.satp, h.x[2])]
-        seen = h.instret
-        try:
-            while m.icount < stop and m.bus.power_off is None:
-                self._run(1)
-                if h.instret != seen:
-                    seen = h.instret
-                    out.append((m.icount, h.pc, h.priv, h.satp, h.x[2]))
-        except KeyboardInterrupt:
-            self.dirty = True
-            raise Interrupted(out[-1][0]) from None
-        return out
-
     # --- searches --------------------------------------------------------------------------
 
     def search_forward(self, start: int, probe, limit: int | None = None) -> int | None:
@@ -405,9 +363,15 @@ class Engine:
             return None
         m, every = self.m, self.every
         last = (limit - 1) // every
-        if self.next_loud(start // every, last, probe) is None:
+        loud = self.next_loud(start // every, last, probe)
+        if loud is None:
             return None                               # nothing it waits for runs before the limit
-        self.goto(start)
+        # Nothing can happen before interval `loud`: start from the latest state before it
+        # (a checkpoint or the recording's snapshot) when that is past `start`.
+        if self.latest_state(loud * every) > start:
+            self._jump(self.latest_state(loud * every))
+        else:
+            self.goto(start)
 
         def report(g=None):
             g = self.now() if g is None else g
@@ -423,13 +387,13 @@ class Engine:
                     if loud < k:
                         loud = self.next_loud(k, last, probe)
                         continue
-                    if loud > k and loud < len(self.checkpoints):
+                    if loud > k and self.latest_state(loud * every) > m.icount:
                         probe.end(report)             # nothing can happen until interval `loud`
-                        self._restore(self.checkpoints[loud])
+                        self._jump(self.latest_state(loud * every))
                         probe.begin()
                     elif self.can_skip(k, probe):
                         probe.end(report)
-                        self._restore(self.checkpoints[k + 1])
+                        self._jump(nxt)
                         probe.begin()
                     else:
                         self._advance(min(limit, nxt))
@@ -461,9 +425,7 @@ class Engine:
         try:
             while j >= 0 and (j + 1) * every > floor:
                 if not self.quiet(j, probe):
-                    if j >= len(self.checkpoints):
-                        self.goto(j * every)          # lays the checkpoints up to interval j
-                    snap = self.checkpoints[j]
+                    snap = self._checkpoint_at(j * every)
                     self._restore(snap)
                     hits.clear()
                     stop_at = min(before, snap.icount + every)

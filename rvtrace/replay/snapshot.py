@@ -21,27 +21,17 @@ from __future__ import annotations
 
 import bisect
 import copy
-import ctypes
 from dataclasses import dataclass, field
 
+from rvtrace.record.snapshots import dirty_among, dirty_pages, zeros
+
 PAGE = 4096
-BIG = 1 << 20                    # memcmp first over 1 MiB blocks, then pages inside changed ones
 
 # Hart attributes that are caches or wiring, not architectural state.
 HART_SKIP = frozenset({"bus", "ram", "code_cache", "time_fn", "on_trap", "on_xret", "on_satp",
                        "on_watch", "_watch", "_watch_version", "_contexts", "_ctx", "_w_owners"})
 OTHER_SKIP = frozenset({"on_console_output", "on_turn", "on_request", "on_complete", "on_mmio", "on_decision",
                         "code_cache", "disk", "ram", "sink"})
-
-_libc = ctypes.CDLL(None)
-_memcmp = _libc.memcmp
-_memcmp.restype = ctypes.c_int
-_memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-
-
-def _address(buf: bytearray) -> int:
-    return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
-
 
 class PageStore:
     """Versions of one bytearray's pages, one version per checkpoint that changed the page.
@@ -52,35 +42,20 @@ class PageStore:
 
     def __init__(self, buf: bytearray):
         self.buf = buf
-        self.ref = bytearray(len(buf))          # the buffer at the latest checkpoint (zeros before any)
-        self._buf_addr, self._ref_addr = _address(buf), _address(self.ref)
+        self.ref = zeros(len(buf))              # the buffer at the latest checkpoint (zeros before any)
         self.versions: dict[int, tuple[list[int], list[bytes]]] = {}   # page -> (checkpoints, bytes)
         self.changed: list[list[int]] = []      # checkpoint -> pages stored there
 
     def _dirty(self) -> list[int]:
         """Pages where the buffer differs from `ref`."""
-        a, b, n = self._buf_addr, self._ref_addr, len(self.buf)
-        out = []
-        for big in range(0, n, BIG):
-            size = min(BIG, n - big)
-            if _memcmp(a + big, b + big, size):
-                for p in range(big, big + size, PAGE):
-                    if _memcmp(a + p, b + p, min(PAGE, n - p)):
-                        out.append(p // PAGE)
-        return out
-
-    def _dirty_among(self, candidates) -> list[int]:
-        """Pages among `candidates` where the buffer differs from `ref`."""
-        a, b, n = self._buf_addr, self._ref_addr, len(self.buf)
-        return sorted(p for p in candidates
-                      if 0 <= p * PAGE < n and _memcmp(a + p * PAGE, b + p * PAGE, min(PAGE, n - p * PAGE)))
+        return dirty_pages(self.buf, self.ref)
 
     def take(self, candidates=None) -> int:
         """Record the buffer as the next checkpoint; returns the number of pages stored.
         `candidates`: every page written since the previous checkpoint is among these (so
         only they are compared), or None to compare them all."""
         k = len(self.changed)
-        pages = self._dirty() if candidates is None else self._dirty_among(candidates)
+        pages = self._dirty() if candidates is None else dirty_among(self.buf, self.ref, candidates)
         buf, ref = self.buf, self.ref
         for p in pages:
             lo = p * PAGE
@@ -187,7 +162,16 @@ class MachineSnapshots:
         state = copy.deepcopy(snap.objects, self._memo())
         for obj in self.objects:
             vars(obj).update(state[id(obj)])
+        self._derived()
+
+    def _derived(self) -> None:
         for hart in self.m.harts:                 # derived caches: rebuilt on demand
             hart.flush_tlb()
             hart._drop_blocks()
             hart._select_context()
+
+    def after_ram_change(self) -> None:
+        """RAM was rewritten wholesale behind the harts' back (a recording's snapshot restored):
+        drop every translation and TLB, as for a restore."""
+        self.m.cache.flush_all()
+        self._derived()

@@ -6,6 +6,7 @@ byte-level description):
     header   ["rvtrace-trace", VERSION, crc32(body), body]     body = packed map
     chunk    ["chunk", crc, first_event, count, first_icount, last_icount, data]
     ...      (one per CHUNK_EVENTS events; data = zlib(packed list of events))
+    snapshot ["snapshot", crc, icount, events, body]           between chunks (trace/snapshots.py)
     index    ["index", crc, body]                               body = packed map
     footer   ["tail", index_offset]     exactly FOOTER_SIZE bytes, offset as uint64
 
@@ -22,11 +23,12 @@ import zlib
 import msgpack
 
 FORMAT_NAME = "rvtrace-trace"
-VERSION = 2                    # 2: the cow event kind (16) and the index's intervals section
+VERSION = 3                    # 2: the cow event kind (16) and the index's intervals section; 3: snapshots
 CHUNK_EVENTS = 4096
 
 TAG_CHUNK = "chunk"
 TAG_INDEX = "index"
+TAG_SNAPSHOT = "snapshot"
 
 # ["tail", uint64]: fixarray(2), fixstr(4) "tail", uint64 marker + 8 bytes big-endian.
 FOOTER_PREFIX = b"\x92\xa4tail\xcf"

@@ -31,6 +31,7 @@ from rvtrace.trace import format as fmt
 from rvtrace.trace import validate
 from rvtrace.trace.events import ENDINGS, Event, Kind, name_of
 from rvtrace.trace.errors import TraceError
+from rvtrace.trace.snapshots import record_crc
 from rvtrace.trace.validate import Invalid
 
 # Decoded chunks kept in memory (least recently used dropped first): enough for
@@ -51,6 +52,13 @@ _DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError,
 
 class _Bad(Exception):
     """A record that is not what it should be (internal; becomes `problem` or TraceError)."""
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    offset: int          # byte offset of the snapshot record
+    icount: int          # the instruction count it was laid at
+    events: int          # events written before it
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,7 @@ class TraceReader:
             self.has_index = False
             self._ending: list | None = None
             self._intervals = None               # the index's intervals section, undecoded
+            self.snapshots: list[SnapshotInfo] = []   # snapshot records, by icount (trace/snapshots.py)
             self.chunks: list[ChunkInfo] = self._chunks_from_index() or self._scan()
         except BaseException:
             self._file.close()
@@ -156,6 +165,7 @@ class TraceReader:
         must not hide it)."""
         if self.has_index and not self._index_agrees():
             self.has_index, self._ending, self.problem, self.damaged = False, None, None, False
+            self.snapshots = []
             self.chunks = self._scan()
             self._reindex()
         eager = self.size - self._data_start <= EAGER_CHECK_BYTES
@@ -286,6 +296,35 @@ class TraceReader:
         from rvtrace.trace.intervals import decode
         return decode(self._intervals)
 
+    def snapshot_body(self, info: "SnapshotInfo") -> bytes:
+        """The (compressed) body of a snapshot record, checked against its CRC and the list."""
+        try:
+            self._file.seek(info.offset)
+            record = msgpack.Unpacker(self._file, raw=False, max_buffer_size=fmt.MAX_RECORD_BYTES).unpack()
+            _expect(_snapshot_record(record) == (info.icount, info.events), "not the snapshot the index lists")
+        except (_Bad, *_DECODE_ERRORS, msgpack.OutOfData) as exc:
+            raise TraceError(f"{self.path}: the snapshot at byte {info.offset} (icount {info.icount}) "
+                             f"is damaged ({_why(exc)})") from None
+        return record[4]
+
+    def _snapshots_from_index(self, rows, index_offset: int) -> list["SnapshotInfo"]:
+        """The index's snapshot rows, checked; a malformed list is ignored (no snapshots)."""
+        if rows is None:
+            return []
+        out, last = [], (self._data_start - 1, -1)
+        try:
+            _expect(type(rows) is list, "snapshot list")
+            for row in rows:
+                _expect(type(row) is list and len(row) == 3 and all(type(v) is int for v in row), "row")
+                info = SnapshotInfo(*row)
+                _expect(last[0] < info.offset < index_offset and last[1] < info.icount <= validate.MAX_ICOUNT
+                        and 0 <= info.events, "order")
+                out.append(info)
+                last = (info.offset, info.icount)
+        except _Bad:
+            return []
+        return out
+
     def _chunks_from_index(self) -> list[ChunkInfo] | None:
         """The chunk list from the trailing index, or None when it is absent or not trustworthy."""
         if self.size < self._data_start + fmt.FOOTER_SIZE:
@@ -323,6 +362,7 @@ class TraceReader:
             self._ending = list(ending)
             self._index_offset, self._index_events = offset, expected_event
             self._intervals = index.get("intervals")
+            self.snapshots = self._snapshots_from_index(index.get("snapshots"), offset)
         except (_Bad, *_DECODE_ERRORS, msgpack.OutOfData):
             self._ending = None
             return None   # fall back to scanning, which finds any real damage
@@ -348,6 +388,17 @@ class TraceReader:
                 return chunks
             if isinstance(record, list) and record and record[0] == fmt.TAG_INDEX:
                 return chunks
+            if isinstance(record, list) and record and record[0] == fmt.TAG_SNAPSHOT:
+                try:
+                    icount, events = _snapshot_record(record)
+                    _expect(events == next_event and icount >= last_icount, "snapshot out of order")
+                except _Bad as exc:
+                    self.problem = self._damage(offset, next_event, exc)
+                    return chunks
+                if not self.snapshots or icount > self.snapshots[-1].icount:
+                    self.snapshots.append(SnapshotInfo(offset, icount, events))
+                offset = self._data_start + unpacker.tell()
+                continue
             try:
                 info = _check_chunk_record(record, offset)
                 _expect(info.first_event == next_event and info.first_icount >= last_icount, "chunk order")
@@ -455,6 +506,18 @@ def _check_chunk_record(record, offset) -> ChunkInfo:
             "chunk numbers out of range")
     _expect(fmt.chunk_crc(first_event, count, first_icount, last_icount, data) == crc, "checksum mismatch")
     return ChunkInfo(offset, first_event, count, first_icount, last_icount)
+
+
+def _snapshot_record(record) -> tuple[int, int]:
+    """(icount, events) of a well-formed snapshot record whose CRC matches; the body is
+    checked when it is used (trace/snapshots.py)."""
+    _expect(isinstance(record, list) and len(record) == 5 and record[0] == fmt.TAG_SNAPSHOT,
+            "not a snapshot record")
+    _, crc, icount, events, body = record
+    _expect(all(type(v) is int for v in (crc, icount, events)) and type(body) is bytes
+            and 0 <= icount <= validate.MAX_ICOUNT and 0 <= events, "malformed snapshot record")
+    _expect(record_crc(icount, events, body) == crc, "snapshot checksum mismatch")
+    return icount, events
 
 
 def _decode_chunk_quietly(record, info: ChunkInfo, harts: int, last_chunk: bool) -> list:

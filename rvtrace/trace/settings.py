@@ -87,8 +87,17 @@ def _syscall_names(header) -> str:
     return f"{calls.source()}: 1..21 as xv6, 22 poweroff, 23 kstats"
 
 
-def settings(header) -> list[tuple[str, str]]:
-    """(label, value) rows describing how a trace was recorded."""
+def _snapshots(header, count: int) -> str:
+    every = (header.metadata or {}).get("snapshot_every")
+    if not count:
+        return "none (a replay re-executes from boot)" if every is None else \
+            f"none (the run is shorter than the recorder's spacing, {every:,} instructions)"
+    return f"{count} snapshots" + (f", every {every:,} instructions" if isinstance(every, int) else "")
+
+
+def settings(header, snapshots: int | None = None) -> list[tuple[str, str]]:
+    """(label, value) rows describing how a trace was recorded (`snapshots`: how many
+    snapshot records the file holds, when the caller read them)."""
     config = header.config or {}
     meta = header.metadata or {}
     harts = config.get("harts")
@@ -113,10 +122,12 @@ def settings(header) -> list[tuple[str, str]]:
     ]
     if meta.get("max_insns"):
         rows.append(("instruction limit", str(meta["max_insns"])))
+    if snapshots is not None:
+        rows.append(("snapshots", _snapshots(header, snapshots)))
     return rows
 
 
-def settings_text(header) -> str:
-    rows = settings(header)
+def settings_text(header, snapshots: int | None = None) -> str:
+    rows = settings(header, snapshots)
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)

@@ -19,6 +19,7 @@ from rvtrace import __version__
 from rvtrace.trace import format as fmt
 from rvtrace.trace.events import ENDINGS, Kind, check_event, code_of
 from rvtrace.trace.errors import TraceError
+from rvtrace.trace.snapshots import record_crc
 
 
 HEADER_LEVEL = 6
@@ -58,6 +59,8 @@ class TraceWriter:
         # when the chunk holds an event of kind k, so a search for some kinds skips the rest.
         self._index: list[list[int]] = []
         self._kinds_mask = 0
+        self._snapshots: list[list[int]] = []    # [offset, icount, events] per snapshot record
+        self.snapshot_bytes = 0
         self._flushed_at = time.monotonic()
         config = dict(config)
         for key in ("kernel", "disk"):
@@ -133,6 +136,18 @@ class TraceWriter:
         self._pending = []
         self._kinds_mask = 0
 
+    def snapshot(self, icount: int, body: bytes) -> None:
+        """Lay a snapshot record (trace/snapshots.py) after the events written so far: the
+        buffered ones go first as a chunk, so the file stays valid at every record."""
+        self.flush()
+        offset = self._file.tell()
+        crc = record_crc(icount, self.n_events, body)
+        record = fmt.pack([fmt.TAG_SNAPSHOT, crc, icount, self.n_events, body])
+        self._write(record)
+        self.snapshot_bytes += len(record)
+        self._file.flush()
+        self._snapshots.append([offset, icount, self.n_events])
+
     def close(self, ending: str = "poweroff", detail: str = "", *, icount: int | None = None,
               hart: int = 0, pid: int = 0, intervals: bytes | None = None) -> None:
         """Finish the run: an END event saying how it ended, the last chunk, the index, the footer.
@@ -147,6 +162,8 @@ class TraceWriter:
                  "ending": [how, detail], "last_icount": self._last_icount}
         if intervals is not None:
             index["intervals"] = intervals
+        if self._snapshots:
+            index["snapshots"] = self._snapshots
         body = fmt.pack(index)
         index_offset = self._file.tell()
         self._write(fmt.pack([fmt.TAG_INDEX, zlib.crc32(body), body]))

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from rvtrace.cli import main
-from rvtrace.trace import Kind, TraceReader
 from rvtrace.record import RECORDER_REVISION
+from rvtrace.trace import Kind, TraceReader
 
 pytestmark = pytest.mark.slow
 
@@ -217,7 +217,8 @@ def test_dump_header_and_info_trace_show_the_settings(bigfork, capsys):
     out = capsys.readouterr().out
     for row in ("program        bigfork 1", "seed           0", "harts          1",
                 "copy-on-write  on", f"recorder       revision {RECORDER_REVISION}",
-                "syscall names  from the kernel's syscalls[] table (23 calls)"):
+                "syscall names  from the kernel's syscalls[] table (23 calls)",
+                "snapshots      none"):
         assert row in out, out
     assert re.search(r"kernel +kernel-[0-9a-f]+\.elf  sha256 [0-9a-f]{64}", out)
     assert re.search(r"disk +fs-[0-9a-f]+\.img  sha256 [0-9a-f]{64}", out)

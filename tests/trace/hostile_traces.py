@@ -20,6 +20,7 @@ from rvtrace.errors import UserError
 from rvtrace.trace import format as fmt
 from rvtrace.trace.events import Kind
 from rvtrace.trace.reader import TraceReader
+from rvtrace.trace.snapshots import record_crc
 
 CONFIG = {"kernel": "kernel.elf", "disk": None, "bootargs": "", "harts": 1, "seed": 0, "mem_mib": 128}
 
@@ -71,6 +72,12 @@ def chunk_record(first_event: int, events: list[list], *, data: bytes | None = N
     return fmt.pack([fmt.TAG_CHUNK, crc, first_event, count, first_icount, last_icount, data])
 
 
+def snapshot_record(icount: int, events: int, body: bytes = b"x", *, crc: int | None = None) -> bytes:
+    """A snapshot record (its body is only checked when a replay uses it)."""
+    crc = record_crc(icount, events, body) if crc is None else crc
+    return fmt.pack([fmt.TAG_SNAPSHOT, crc, icount, events, body])
+
+
 def write_trace(path, body: dict | bytes, chunks: list[bytes], *, index="auto",
                 version: int = fmt.VERSION, ending=(0, "status 0")) -> object:
     """Header + chunk records + an index and footer: `index` "auto" builds a true one, a
@@ -81,7 +88,10 @@ def write_trace(path, body: dict | bytes, chunks: list[bytes], *, index="auto",
     for rec in chunks:
         offset = len(out)
         out += rec
-        r = fmt.unpack(rec) if len(rec) < (1 << 20) else None
+        try:
+            r = fmt.unpack(rec) if len(rec) < (1 << 20) else None
+        except ValueError:              # a record cut short on purpose
+            r = None
         if isinstance(r, list) and len(r) == 7:
             rows.append([offset, r[2], r[3], r[4], r[5]])
             n = r[2] + r[3] if isinstance(r[2], int) and isinstance(r[3], int) else n
@@ -294,6 +304,33 @@ def _cases() -> dict:
         chunks, _ = two_chunks()
         write_trace(p, header_body(), chunks, index={"chunks": [[100, 0, 2**40, 0, 1]], "events": 2**40,
                                                      "ending": [0, ""], "last_icount": 1})
+
+    # Snapshot records (their bodies are checked by replay: tests/replay/test_recorded_snapshots.py).
+    def with_snapshot(record):
+        evs = good_events(12)
+        return [chunk_record(0, evs[:6]), record, chunk_record(6, evs[6:])]
+
+    @case("snapshot record cut short, no index")
+    def _(p):
+        write_trace(p, header_body(), with_snapshot(snapshot_record(3, 6, bytes(100))[:40]), index=None)
+
+    @case("snapshot record with a wrong checksum, no index")
+    def _(p):
+        write_trace(p, header_body(), with_snapshot(snapshot_record(3, 6, crc=12345)), index=None)
+
+    @case("snapshot record that does not follow its events, no index")
+    def _(p):
+        write_trace(p, header_body(), with_snapshot(snapshot_record(3, 4)), index=None)
+
+    @case("index snapshot rows out of order")
+    def _(p):
+        write_trace(p, header_body(), with_snapshot(snapshot_record(3, 6)),
+                    index=lambda true: {**true, "snapshots": [[10**6, 5, 6], [40, 1, 6]]})
+
+    @case("index snapshot rows of the wrong type")
+    def _(p):
+        write_trace(p, header_body(), with_snapshot(snapshot_record(3, 6)),
+                    index=lambda true: {**true, "snapshots": [["a", None, 1.5]]})
 
     @case("no index, last chunk lacks END")
     def _(p):
