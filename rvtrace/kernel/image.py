@@ -1,6 +1,8 @@
 """KernelImage: what a guest kernel's ELF says about itself (symbols, DWARF, lines).
 
-Everything here is read from the file with pyelftools -- no machine needed:
+Everything here is read from the file with pyelftools -- no machine needed.
+pyelftools is imported on first use: an image restored from the symbol cache
+(record/kernelcache.py) answers symbol and struct queries without it.
 - functions: the function containing a pc, the address of a symbol;
 - DWARF 2 to 5 types: struct layouts (member offsets and sizes), enum values;
 - the line program: the source file and line of a pc;
@@ -20,9 +22,6 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-
-from elftools.common.exceptions import ELFError, DWARFError
-from elftools.elf.elffile import ELFFile
 
 from rvtrace.errors import UserError
 from rvtrace.kernel.lines import LineTable
@@ -77,8 +76,9 @@ class KernelImage:
                 data, self.name = Path(elf).read_bytes(), str(elf)
             except OSError as exc:
                 raise UserError(f"cannot read the kernel {elf}: {exc.strerror or exc}") from None
+        from elftools.common.exceptions import ELFError
+        self._data, self._elf = data, None
         try:
-            self.elf = ELFFile(io.BytesIO(data))
             if self.elf.get_machine_arch() != "RISC-V" or self.elf.elfclass != 64:
                 raise UserError(f"{self.name} is not an RV64 kernel ELF")
             self._load_symbols()
@@ -86,6 +86,15 @@ class KernelImage:
             raise UserError(f"{self.name} is not a readable ELF file ({exc})") from None
         self._types: dict | None = None          # filled on first DWARF query
         self._lines: LineTable | None | bool = None   # False: no usable line programs
+        self._has_dwarf: bool | None = None
+
+    @property
+    def elf(self):
+        """pyelftools' ELFFile over the kernel's bytes, made on first use."""
+        if self._elf is None:
+            from elftools.elf.elffile import ELFFile
+            self._elf = ELFFile(io.BytesIO(self._data))
+        return self._elf
 
     # --- symbols -------------------------------------------------------------------
 
@@ -146,7 +155,9 @@ class KernelImage:
 
     @property
     def has_dwarf(self) -> bool:
-        return self.elf.has_dwarf_info() and self.elf.get_section_by_name(".debug_info") is not None
+        if self._has_dwarf is None:
+            self._has_dwarf = self.elf.has_dwarf_info() and self.elf.get_section_by_name(".debug_info") is not None
+        return self._has_dwarf
 
     @property
     def dwarf_versions(self) -> set[int]:
@@ -166,6 +177,7 @@ class KernelImage:
         if self._types is None:
             self._types = ({}, {})
             if self.has_dwarf:
+                from elftools.common.exceptions import DWARFError, ELFError
                 try:
                     self._types = _read_types(self.elf.get_dwarf_info())
                 except (DWARFError, ELFError, KeyError, ValueError, IndexError, struct.error):
@@ -183,6 +195,7 @@ class KernelImage:
         if self._lines is None:
             self._lines = False                  # read once, even when it fails
             if self.has_dwarf:
+                from elftools.common.exceptions import DWARFError, ELFError
                 try:
                     self._lines = LineTable(self.elf.get_dwarf_info(), self.function_at)
                 except (DWARFError, ELFError, KeyError, ValueError, IndexError, struct.error):

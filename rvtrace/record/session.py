@@ -32,6 +32,7 @@ from rvtrace.machine.config import MachineConfig
 from rvtrace.machine.elfload import check_rv64, read_kernel
 from rvtrace.machine.machine import Machine
 from rvtrace.machine.scheduler import ReplayScheduler, Scheduler
+from rvtrace.record import blobcache
 from rvtrace.record.intervals import IntervalLog
 from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.output import ListSink
@@ -131,7 +132,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     # never replaces a trace the user has (and an earlier one is kept as NAME.old).
     partial = partial_path(target)
     writer = TraceWriter(partial, config=config.to_dict(), seed=config.seed, kernel=kernel, disk=disk,
-                         metadata=meta)
+                         metadata=meta, compress=blobcache.compressed)
     holder["sink"] = writer
     header_bytes = writer.bytes_written
     start = time.perf_counter()
