@@ -41,7 +41,6 @@ from rvtrace.record.shell import ShellDriver, ShellIdle
 from rvtrace.trace import format as fmt
 from rvtrace.trace.errors import TraceError
 from rvtrace.trace.events import DECISIONS, ENDINGS, KINDS, Event, Kind, name_of
-from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.writer import TraceWriter
 
 # Bump when the events the recorder writes for the same run change (a new event,
@@ -300,6 +299,7 @@ def rerun(trace_path) -> list[Event]:
     (killed recording) to its last event's icount, without an end. Around that
     last instruction the two may differ (the recording stopped mid-turn).
     """
+    from rvtrace.trace.reader import TraceReader
     with TraceReader(trace_path) as t:
         header = t.header
         recorded = list(t)
