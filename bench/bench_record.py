@@ -6,7 +6,8 @@ For each program (default: forkexec, a short run, and bigfork, a longer one)
 the bundled kernel boots the program once as `rvtrace run` does (Machine +
 fault-loop watch, console to memory) and once as `rvtrace record` does
 (the same plus the recorder and the trace writer), R times each, alternating.
-Times are process CPU seconds (the machine is shared; wall time is noise),
+Times are process CPU seconds (the machine is shared; wall time is noise;
+the in-process ones start with the previous run's garbage collected),
 the median of R (this host's CPython speed varies from process to process,
 so take R >= 5 for figures worth quoting). Printed per program:
 
@@ -33,6 +34,7 @@ caches warm, as every later recording of the same kernel is.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import statistics
@@ -55,6 +57,7 @@ from rvtrace.record import session                        # noqa: E402
 
 def time_run(config) -> tuple[float, float, int]:
     """(total CPU s, machine.run CPU s, icount) as `rvtrace run` does it."""
+    gc.collect()            # the previous machine's garbage: not this run's cost
     t0 = time.process_time()
     machine = Machine(config, scheduler=Scheduler(config.seed))
     console = bytearray()
@@ -78,6 +81,7 @@ def time_record(config, path) -> tuple[float, float, object]:
         finally:
             run_time[0] = time.process_time() - t
     session._run = timed_run
+    gc.collect()
     try:
         t0 = time.process_time()
         console = bytearray()
