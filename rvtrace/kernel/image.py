@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Callable
 
 from rvtrace.errors import UserError
+from rvtrace.kernel.elfsyms import ElfFormatError
+from rvtrace.kernel.elfsyms import symbols as elf_symbols
 from rvtrace.kernel.lines import LineTable
 
 ReadFn = Callable[[int, int], bytes]
 
-SHF_EXECINSTR = 0x4
 # Functions a hart enters without a call, so the oldest frame of a stack: the kernel's main
 # (start() mrets into it), usertrap (the trampoline jumps to it), forkret (a new process's first
 # swtch returns into it), and a user program's _start (exec starts it). A backtrace ends there.
@@ -82,7 +83,7 @@ class KernelImage:
             if self.elf.get_machine_arch() != "RISC-V" or self.elf.elfclass != 64:
                 raise UserError(f"{self.name} is not an RV64 kernel ELF")
             self._load_symbols()
-        except (ELFError, struct.error) as exc:
+        except (ELFError, ElfFormatError, struct.error) as exc:
             raise UserError(f"{self.name} is not a readable ELF file ({exc})") from None
         self._types: dict | None = None          # filled on first DWARF query
         self._lines: LineTable | None | bool = None   # False: no usable line programs
@@ -101,22 +102,16 @@ class KernelImage:
     def _load_symbols(self) -> None:
         self.symbols: dict[str, tuple[int, int]] = {}      # name -> (address, size)
         funcs: list[tuple[int, int, str]] = []
-        symtab = self.elf.get_section_by_name(".symtab")
-        self.has_symbols = symtab is not None
-        if symtab is None:
+        table = elf_symbols(self._data)          # struct, not pyelftools: 20 times faster
+        self.has_symbols = table is not None
+        if table is None:
             self._funcs, self._func_addrs = [], []
             return
-        sections = list(self.elf.iter_sections())
-        for sym in symtab.iter_symbols():
-            name, kind = sym.name, sym["st_info"]["type"]
+        for name, addr, size, kind, bind, in_text in table:
             if not name or name.startswith(("$", ".L")) or kind in ("STT_FILE", "STT_SECTION"):
                 continue
-            addr, size = sym["st_value"], sym["st_size"]
-            if name not in self.symbols or sym["st_info"]["bind"] == "STB_GLOBAL":
+            if name not in self.symbols or bind == "STB_GLOBAL":
                 self.symbols[name] = (addr, size)
-            shndx = sym["st_shndx"]
-            in_text = isinstance(shndx, int) and shndx < len(sections) and \
-                sections[shndx]["sh_flags"] & SHF_EXECINSTR
             if kind == "STT_FUNC" or (kind == "STT_NOTYPE" and in_text):
                 funcs.append((addr, size, name))
         funcs = _drop_inner_labels(sorted(funcs))
