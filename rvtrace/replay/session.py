@@ -26,6 +26,7 @@ from rvtrace.cpu.arch import ABI_NAMES, CSR_NUMBERS, SATP_MODE_BARE, make_satp, 
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
 from rvtrace.kernel.memory import sv39_translate, virtual_reader
+from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.session import RECORDER_REVISION
 from rvtrace.replay.cursor import EventCursor
 from rvtrace.replay.engine import DEFAULT_EVERY, Engine
@@ -88,7 +89,7 @@ class ReplaySession:
         self.image: KernelImage | None = None
         if kernel is not None:
             try:
-                self.image = KernelImage(kernel)
+                self.image = kernel_image(kernel)      # symbols and struct layouts cached by content
             except UserError:
                 self.image = None              # unreadable ELF: replay works, without symbols
         self._every, self._check = checkpoint_every, check
