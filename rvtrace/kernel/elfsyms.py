@@ -83,7 +83,8 @@ def symbols(data: bytes) -> list[tuple[str, int, int, str, str, bool]] | None:
     (name, value, size, type, bind, in_text). type and bind by pyelftools' names
     ("STT_FUNC", "STB_GLOBAL"; "STT_<n>" for others); in_text: defined in a section
     holding instructions (SHF_EXECINSTR)."""
-    is_rv64(data)
+    if not is_rv64(data):
+        raise ElfFormatError("not a little-endian ELF-64 RISC-V file")
     sections = _sections(data)
     if not sections:
         return None

@@ -11,7 +11,8 @@ A hit is believed only when the file passes every check: it is ours and not
 too large, starts with the format line and the SHA-256 of the rest, and its
 zlib stream ends with the Adler-32 of exactly the bytes being stored (zlib's
 own trailer). Anything else -- missing, damaged, another version, a full disk
--- means compressing as before. Only the newest MAX_FILES are kept.
+-- means compressing as before. Only the newest MAX_FILES are kept, and only
+inputs of MIN_BYTES to MAX_BYTES are cached.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ MAGIC = b"rvtrace-blob-cache 1\n"
 DIGEST = 32
 MAX_FILES = 8                 # two per guest build (kernel and disk): a few builds back
 MIN_BYTES = 64 << 10          # smaller inputs compress faster than a cache look-up
+MAX_BYTES = 64 << 20          # larger ones are compressed each time: the cache stays small
 
 
 def compressed(data: bytes, level: int) -> bytes:
     """zlib.compress(data, level), from the cache when it holds it."""
-    if len(data) < MIN_BYTES:
+    if not MIN_BYTES <= len(data) <= MAX_BYTES:
         return zlib.compress(data, level)
     d = cache_dir()
     if not private_dir(d):
