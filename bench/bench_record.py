@@ -6,8 +6,10 @@ For each program (default: forkexec, a short run, and bigfork, a longer one)
 the bundled kernel boots the program once as `rvtrace run` does (Machine +
 fault-loop watch, console to memory) and once as `rvtrace record` does
 (the same plus the recorder and the trace writer), R times each, alternating.
-Times are process CPU seconds (the machine is shared; wall time is noise),
-the best of R. Printed per program:
+Times are process CPU seconds (the machine is shared; wall time is noise;
+the in-process ones start with the previous run's garbage collected),
+the median of R (this host's CPython speed varies from process to process,
+so take R >= 5 for figures worth quoting). Printed per program:
 
   cli     the commands themselves, `rvtrace run P` vs `rvtrace record P` in
           subprocesses (CPU time of the child: interpreter start, guest build
@@ -19,19 +21,23 @@ the best of R. Printed per program:
   calibrated    MIPS over the reference loop's M iterations/s (bench/calibrate.py)
   QEMU          the cli figures over qemu-system-riscv64's CPU time for the same
                 kernel and disk (goal: record <= 8x)
-  first record  `rvtrace record` with an empty code cache, as right after
-                installing, over a warm one (goal <= 3x)
+  first record  `rvtrace record` with an empty code cache over a warm one
+                (goal <= 3x); and, as right after installing, with the symbol
+                and header caches empty too (the guest build stays cached)
 
 The first recording of a kernel reads its symbols and DWARF (~0.3 s) and
-caches them (rvtrace/record/kernelcache.py); the best-of-R figures are with
-that cache warm, as every later recording of the same kernel is.
+caches them (rvtrace/record/kernelcache.py), as it does the compressed kernel
+and disk of the header (record/blobcache.py); the warm figures are with those
+caches warm, as every later recording of the same kernel is.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -51,6 +57,7 @@ from rvtrace.record import session                        # noqa: E402
 
 def time_run(config) -> tuple[float, float, int]:
     """(total CPU s, machine.run CPU s, icount) as `rvtrace run` does it."""
+    gc.collect()            # the previous machine's garbage: not this run's cost
     t0 = time.process_time()
     machine = Machine(config, scheduler=Scheduler(config.seed))
     console = bytearray()
@@ -74,6 +81,7 @@ def time_record(config, path) -> tuple[float, float, object]:
         finally:
             run_time[0] = time.process_time() - t
     session._run = timed_run
+    gc.collect()
     try:
         t0 = time.process_time()
         console = bytearray()
@@ -87,58 +95,69 @@ def time_record(config, path) -> tuple[float, float, object]:
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cli_cpu(argv, code_cache: str | None = None) -> float:
-    """CPU seconds (user + sys) an `rvtrace` subprocess used (code_cache: its RVTRACE_CODE_CACHE)."""
+def cli_cpu(argv, code_cache: str | None = None, cache: str | None = None) -> float:
+    """CPU seconds (user + sys) an `rvtrace` subprocess used (code_cache: its RVTRACE_CODE_CACHE,
+    cache: its RVTRACE_CACHE, the symbol and header caches)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     if code_cache is not None:
         env["RVTRACE_CODE_CACHE"] = code_cache
+    if cache is not None:
+        env["RVTRACE_CACHE"] = cache
     return child_cpu([sys.executable, "-m", "rvtrace.cli", *argv], env=env)
 
 
-def first_run(program: str, harts: int, tmp: Path) -> float:
-    """`rvtrace record` as after installing: an empty code cache (the guest build is cached)."""
-    cache = tmp / "empty-code-cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    return cli_cpu(["record", "--harts", str(harts), "-o", str(tmp / "first.mp"), program], str(cache))
+def first_run(program: str, harts: int, tmp: Path, all_caches: bool) -> float:
+    """`rvtrace record` with an empty code cache (all_caches: the symbol and header caches
+    empty too, as right after installing); the guest build is cached."""
+    caches = [tmp / "empty-code-cache", tmp / "empty-cache"]
+    for d in caches:
+        shutil.rmtree(d, ignore_errors=True)
+    return cli_cpu(["record", "--harts", str(harts), "-o", str(tmp / "first.mp"), program], str(caches[0]),
+                   str(caches[1]) if all_caches else None)
 
 
 def bench(program: str, harts: int, reps: int) -> None:
     kernel, disk, bootargs = bundled_boot(program)
     config = MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs, harts=harts)
-    runs, recs, cli_runs, cli_recs = [], [], [], []
+    runs, recs, cli_runs, cli_recs, colds, installs = [], [], [], [], [], []
     ref = reference_rate()
     with tempfile.TemporaryDirectory() as tmp:
-        cold = first_run(program, harts, Path(tmp))
         for i in range(reps):
+            colds.append(first_run(program, harts, Path(tmp), all_caches=False))
+            installs.append(first_run(program, harts, Path(tmp), all_caches=True))
             runs.append(time_run(config))
             recs.append(time_record(config, Path(tmp) / f"{program}{i}.mp"))
             opts = ["--harts", str(harts)]
             cli_runs.append(cli_cpu(["run", *opts, program]))
             cli_recs.append(cli_cpu(["record", *opts, "-o", str(Path(tmp) / "cli.mp"), program]))
-    run_total = min(r[0] for r in runs)
-    run_only = min(r[1] for r in runs)
-    rec_total = min(r[0] for r in recs)
-    rec_only = min(r[1] for r in recs)
+    med = statistics.median
+    run_total = med(r[0] for r in runs)
+    run_only = med(r[1] for r in runs)
+    rec_total = med(r[0] for r in recs)
+    rec_only = med(r[1] for r in recs)
+    cli_run, cli_rec, cold, install = med(cli_runs), med(cli_recs), med(colds), med(installs)
     icount = runs[0][2]
     result = recs[0][2]
     assert result.icount == icount, "recording changed the run"
-    print(f"{program} (harts {harts}): {icount:,} instructions, {result.events:,} events")
+    print(f"{program} (harts {harts}): {icount:,} instructions, {result.events:,} events; "
+          f"medians of {reps} runs")
     print(f"  run     {run_total:6.2f} s total  {run_only:6.2f} s in machine.run  "
           f"({icount / run_only / 1e6:.2f} MIPS)")
     print(f"  record  {rec_total:6.2f} s total  {rec_only:6.2f} s in machine.run  "
           f"({icount / rec_only / 1e6:.2f} MIPS)")
-    print(f"  cli     run {min(cli_runs):.2f} s   record {min(cli_recs):.2f} s   (CPU of the command)")
+    print(f"  cli     run {cli_run:.2f} s   record {cli_rec:.2f} s   (CPU of the command; "
+          f"fastest {min(cli_runs):.2f} / {min(cli_recs):.2f})")
     qemu = qemu_seconds(kernel, disk, bootargs, harts)
     print(f"  reference loop {ref:.2f} M it/s; machine.run calibrated "
           f"{icount / run_only / 1e6 / ref:.2f} (run) {icount / rec_only / 1e6 / ref:.2f} (record)")
     if qemu is None:
         print("  QEMU: qemu-system-riscv64 not installed, no ratio")
     else:
-        print(f"  QEMU   {qemu:.3f} s for the same kernel and disk: cli run {min(cli_runs) / qemu:.1f}x, "
-              f"cli record {min(cli_recs) / qemu:.1f}x QEMU (goal <= 8x)")
-    print(f"  first record after install (empty code cache) {cold:.2f} s = "
-          f"{cold / min(cli_recs):.2f}x a warm one (goal <= 3x)")
-    print(f"  overhead: cli {min(cli_recs) / min(cli_runs):.3f}x   total {rec_total / run_total:.3f}x   "
+        print(f"  QEMU   {qemu:.3f} s for the same kernel and disk: cli run {cli_run / qemu:.1f}x, "
+              f"cli record {cli_rec / qemu:.1f}x QEMU (goal <= 8x)")
+    print(f"  first record: empty code cache {cold:.2f} s = {cold / cli_rec:.2f}x a warm one (goal <= 3x); "
+          f"all caches empty, as after installing, {install:.2f} s = {install / cli_rec:.2f}x")
+    print(f"  overhead: cli {cli_rec / cli_run:.3f}x   total {rec_total / run_total:.3f}x   "
           f"run {rec_only / run_only:.3f}x   (goal <= 1.10x)")
     print(f"  bytes/event: {result.bytes_per_event:.2f} (goal <= 16); file {result.size:,} bytes, "
           f"header {result.header_size:,}")

@@ -16,8 +16,16 @@ Where things are:
   signals.py    the exceptions that carry control flow out of translated code
 """
 
-from rvtrace.cpu.signals import BusError, Trap
-from rvtrace.cpu.codecache import CodeCache
-from rvtrace.cpu.hart import Hart
-
 __all__ = ["BusError", "CodeCache", "Hart", "Trap"]
+
+_HOMES = {"BusError": "signals", "Trap": "signals", "CodeCache": "codecache", "Hart": "hart"}
+
+
+def __getattr__(name):
+    """Import on first use: what reads a trace needs arch.py's facts, not the hart
+    (importing the hart builds the decoder and the cold-code factories)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'rvtrace.cpu' has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f"rvtrace.cpu.{home}"), name)

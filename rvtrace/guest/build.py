@@ -11,24 +11,32 @@ another terminal): each writes to a private temporary name and renames it into
 place, and since the final name is the content hash, whoever wins the race
 leaves the same bytes behind.
 
+Hashing every source costs about a tenth of a second, which every `run` and
+`record` would pay. So a complete build also leaves `build/guest/last-build`:
+the artifacts' names beside a signature of every input file's stat (size,
+mtime, ctime, inode). While no input has changed since, the build is found
+from that file alone; any change, added or removed file means hashing again.
+As git does with its index, a build whose inputs changed less than
+RACY_SECONDS before is not remembered this way, so an edit that keeps a
+file's size within the file system's timestamp granularity is still seen.
+
     python -m rvtrace.guest.build          # build everything, print the paths
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import importlib.metadata
 import os
+import stat
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from rvtrace.errors import UserError
-from rvtrace.guest import toolchain
 
 # Bump when the way artifacts are made changes in a way the hashes cannot see.
 RECIPE_VERSION = "1"
@@ -43,6 +51,9 @@ DATA_FILES = ("README",)
 # Older builds of an artifact are deleted once they are this old; a younger
 # one may still be in use by a run started a moment ago in another process.
 PRUNE_AFTER_SECONDS = 600
+
+# Inputs changed this recently are not trusted to show a later edit in their stat.
+RACY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,11 @@ def user_lib_sources() -> list[Path]:
 
 # --- content hashing ------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1)
 def toolchain_fingerprint() -> str:
     """What besides the sources decides the compiler's output."""
+    import importlib.metadata
+    from rvtrace.guest import toolchain
     try:
         zig = importlib.metadata.version("ziglang")
     except importlib.metadata.PackageNotFoundError:
@@ -164,6 +178,7 @@ def build_kernel(force: bool = False) -> Path:
     key = content_hash(kernel_inputs())
 
     def make(out: Path) -> None:
+        from rvtrace.guest import toolchain
         toolchain.compile_elf(sources, out, KERNEL_SRC / "kernel.ld", include_dirs=[KERNEL_SRC],
                               extra_flags=toolchain.KERNEL_FLAGS)
     return _cached("kernel", key, ".elf", make, force)
@@ -177,6 +192,7 @@ def build_program(name: str, force: bool = False) -> Path:
     key = content_hash(user_inputs(name), extra=name)
 
     def make(out: Path) -> None:
+        from rvtrace.guest import toolchain
         toolchain.compile_elf([source] + user_lib_sources(), out, USER_SRC / "user.ld",
                               include_dirs=[USER_SRC, KERNEL_SRC])
     return _cached(f"user-{name}", key, ".elf", make, force)
@@ -184,6 +200,7 @@ def build_program(name: str, force: bool = False) -> Path:
 
 def build_programs(force: bool = False) -> dict[str, Path]:
     """Build every user program (two at a time: the compiler is the slow part)."""
+    from concurrent.futures import ThreadPoolExecutor
     names = programs()
     if not names:
         raise UserError(f"no user programs in {USER_SRC}")
@@ -228,10 +245,88 @@ def build_disk(program_paths: Mapping[str, Path], force: bool = False) -> Path:
 
 def build_all(force: bool = False) -> GuestBuild:
     """Kernel, programs and disk image, each rebuilt only if its inputs changed."""
+    signature, newest = inputs_signature()
+    if not force:
+        known = _last_build(signature)
+        if known is not None:
+            return known
     kernel = build_kernel(force)
     progs = build_programs(force)
     disk = build_disk(progs, force)
-    return GuestBuild(kernel=kernel, disk=disk, programs=progs)
+    guest = GuestBuild(kernel=kernel, disk=disk, programs=progs)
+    if time.time() - newest > RACY_SECONDS:
+        _remember(signature, guest)
+    return guest
+
+
+# --- the quick check: nothing changed since the last complete build -------------------
+
+LAST_BUILD = "last-build"
+
+
+def _signature_files() -> list[Path]:
+    """Every file a build reads: the guest's sources, the disk format's code, the recipe
+    (this file and toolchain.py) and the installed zig compiler's package."""
+    files = [p for top in (KERNEL_SRC, USER_SRC) for p in top.rglob("*")]
+    here = Path(__file__).resolve().parent
+    files += sorted((here.parent / "fs").glob("*.py")) + [here / "build.py", here / "toolchain.py"]
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("ziglang")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        files.append(Path(spec.origin))
+    return files
+
+
+def inputs_signature() -> tuple[str, float]:
+    """(a hash of every input file's path and stat, the newest of their change times)."""
+    h = hashlib.sha256(f"{RECIPE_VERSION} {sys.version}".encode())
+    newest = 0.0
+    for path in _signature_files():
+        try:
+            st = path.stat()
+        except OSError:
+            h.update(f"{path} missing\0".encode())
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        h.update(f"{path} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {st.st_dev}\0".encode())
+        newest = max(newest, st.st_mtime, st.st_ctime)
+    return h.hexdigest(), newest
+
+
+def _last_build(signature: str) -> GuestBuild | None:
+    """The build remembered for exactly these inputs, if its files are all still there.
+
+    The file is lines of `WHAT NAME`: `signature`, `kernel`, `disk` and `program:NAME`."""
+    d = build_dir()
+    try:
+        lines = (d / LAST_BUILD).read_text().splitlines()
+    except (OSError, ValueError):
+        return None
+    entry = dict(line.split(" ", 1) for line in lines if " " in line)
+    if entry.get("signature") != signature or "kernel" not in entry or "disk" not in entry:
+        return None
+    progs = {what[len("program:"):]: d / name for what, name in entry.items() if what.startswith("program:")}
+    guest = GuestBuild(kernel=d / entry["kernel"], disk=d / entry["disk"], programs=progs)
+    for path in (guest.kernel, guest.disk, *progs.values()):
+        if path.parent != d or not path.is_file():     # a name with a slash, or pruned since
+            return None
+    return guest
+
+
+def _remember(signature: str, guest: GuestBuild) -> None:
+    d = build_dir()
+    lines = [f"signature {signature}", f"kernel {guest.kernel.name}", f"disk {guest.disk.name}"]
+    lines += [f"program:{n} {p.name}" for n, p in sorted(guest.programs.items())]
+    tmp = d / f".{LAST_BUILD}.{os.getpid()}"
+    try:
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, d / LAST_BUILD)     # atomic: a concurrent run reads the old or the new
+    except OSError:                         # a read-only checkout: hash every time, as before
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """Guest-kernel introspection, from the kernel's ELF alone (no machine needed).
 
 image.py    KernelImage: symbols, DWARF struct layouts and enums, source lines, backtraces
+elfsyms.py  the ELF symbol table, read with struct (pyelftools is for DWARF)
 procs.py    ProcessView: current process per hart and the process table, over a memory reader
 memory.py   Sv39 translation (kernel stacks live high) and page-fault resolution from PTEs
 syscalls.py THE system call table (numbers, names, argument kinds) and its formatting

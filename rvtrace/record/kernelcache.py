@@ -18,13 +18,10 @@ file too large is ignored, and only the newest MAX_FILES are kept.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import pickle
 import stat
 from pathlib import Path
-
-from elftools.elf.elffile import ELFFile
 
 from rvtrace.kernel import image as image_module
 from rvtrace.kernel.image import KernelImage
@@ -104,13 +101,13 @@ def kernel_image(data: bytes) -> KernelImage:
         try:
             image = KernelImage.__new__(KernelImage)
             image.__dict__.update(state)
-            image.elf = ELFFile(io.BytesIO(data))
+            image._data, image._elf = data, None     # pyelftools only if DWARF is asked for
             return image
         except Exception:      # an unusable entry: read the ELF itself
             pass
     image = KernelImage(data)        # raises UserError for a file that is not an RV64 ELF
     image.struct("proc")             # reads the DWARF types now, so they are cached too
-    state = {k: v for k, v in image.__dict__.items() if k not in ("elf", "_lines")}
+    state = {k: v for k, v in image.__dict__.items() if k not in ("_data", "_elf", "_lines")}
     state["_lines"] = None
     if usable:
         try:

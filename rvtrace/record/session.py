@@ -32,6 +32,7 @@ from rvtrace.machine.config import MachineConfig
 from rvtrace.machine.elfload import check_rv64, read_kernel
 from rvtrace.machine.machine import Machine
 from rvtrace.machine.scheduler import ReplayScheduler, Scheduler
+from rvtrace.record import blobcache
 from rvtrace.record.intervals import IntervalLog
 from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.output import ListSink
@@ -41,7 +42,6 @@ from rvtrace.record.shell import ShellDriver, ShellIdle
 from rvtrace.trace import format as fmt
 from rvtrace.trace.errors import TraceError
 from rvtrace.trace.events import DECISIONS, ENDINGS, KINDS, Event, Kind, name_of
-from rvtrace.trace.reader import TraceReader
 from rvtrace.trace.writer import TraceWriter
 
 # Bump when the events the recorder writes for the same run change (a new event,
@@ -138,7 +138,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     # never replaces a trace the user has (and an earlier one is kept as NAME.old).
     partial = partial_path(target)
     writer = TraceWriter(partial, config=config.to_dict(), seed=config.seed, kernel=kernel, disk=disk,
-                         metadata=meta)
+                         metadata=meta, compress=blobcache.compressed)
     holder["sink"] = writer
     header_bytes = writer.bytes_written
     start = time.perf_counter()
@@ -308,6 +308,7 @@ def rerun(trace_path) -> list[Event]:
     (killed recording) to its last event's icount, without an end. Around that
     last instruction the two may differ (the recording stopped mid-turn).
     """
+    from rvtrace.trace.reader import TraceReader
     with TraceReader(trace_path) as t:
         header = t.header
         recorded = list(t)

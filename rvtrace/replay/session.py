@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from rvtrace.errors import UserError
 from rvtrace.kernel.image import KernelImage
+from rvtrace.record.kernelcache import kernel_image
 from rvtrace.record.session import EVENTS_SINCE_REVISION, RECORDER_REVISION
 from rvtrace.replay.cursor import EventCursor
 from rvtrace.replay.engine import DEFAULT_EVERY, Engine
@@ -66,7 +67,7 @@ class ReplaySession(MachineViews):
         self.image: KernelImage | None = None
         if kernel is not None:
             try:
-                self.image = KernelImage(kernel)
+                self.image = kernel_image(kernel)      # symbols and struct layouts cached by content
             except UserError:
                 self.image = None              # unreadable ELF: replay works, without symbols
         self._every, self._check = checkpoint_every, check

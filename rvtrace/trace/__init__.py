@@ -9,9 +9,17 @@
 docs/trace-format.md describes the bytes.
 """
 
-from rvtrace.trace.errors import TraceError
-from rvtrace.trace.events import KINDS, Event, Kind
-from rvtrace.trace.reader import TraceHeader, TraceReader, read_header
-from rvtrace.trace.writer import TraceWriter
-
 __all__ = ["Event", "KINDS", "Kind", "TraceError", "TraceHeader", "TraceReader", "TraceWriter", "read_header"]
+
+_HOMES = {"TraceError": "errors", "KINDS": "events", "Event": "events", "Kind": "events",
+          "TraceHeader": "reader", "TraceReader": "reader", "read_header": "reader", "TraceWriter": "writer"}
+
+
+def __getattr__(name):
+    """Import on first use: a recording writes traces and never reads one (the reader
+    and its validation are not loaded), a dump reads and never writes."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'rvtrace.trace' has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f"rvtrace.trace.{home}"), name)

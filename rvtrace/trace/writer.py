@@ -40,13 +40,14 @@ class TraceWriter:
 
     A trace names its kernel and disk by file name and sha256, never by a
     host path: `kernel` and `disk` paths in `config` are reduced to their
-    names (`kernel_name`/`disk_name` override them).
+    names (`kernel_name`/`disk_name` override them). `compress(data, level)`
+    compresses them (zlib.compress, or a cache of its results).
     """
 
     def __init__(self, path, *, config: dict, seed: int = 0, kernel: bytes | None = None,
                  disk: bytes | None = None, metadata: dict | None = None,
                  chunk_events: int = fmt.CHUNK_EVENTS, check: bool = True,
-                 kernel_name: str | None = None, disk_name: str | None = None):
+                 kernel_name: str | None = None, disk_name: str | None = None, compress=zlib.compress):
         self.path = Path(path)
         self.chunk_events = chunk_events
         self.check = check                       # validate payload field counts
@@ -77,8 +78,8 @@ class TraceWriter:
             "disk_size": len(disk) if disk is not None else None,
             # Level 6: level 9 costs ten times the time (a quarter second for a 2 MB
             # disk image, paid by every recording) for 1-2 % smaller files.
-            "kernel": zlib.compress(kernel, HEADER_LEVEL) if kernel is not None else None,
-            "disk": zlib.compress(disk, HEADER_LEVEL) if disk is not None else None,
+            "kernel": compress(kernel, HEADER_LEVEL) if kernel is not None else None,
+            "disk": compress(disk, HEADER_LEVEL) if disk is not None else None,
             "metadata": metadata or {}, "chunk_events": chunk_events,
         }
         body = msgpack.packb(header, use_bin_type=True, default=str)   # paths in config -> str
