@@ -1,4 +1,4 @@
-"""An ELF64 file's symbol table, read with struct alone.
+"""An ELF64 file's symbol table and loadable segments, read with struct alone.
 
 KernelImage needs the symbols of every kernel it opens (a recording of a new
 kernel, every debugger start, every user program the debugger names), and
@@ -26,6 +26,8 @@ SYMBOL_BINDS = {0: "STB_LOCAL", 1: "STB_GLOBAL", 2: "STB_WEAK"}
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")      # the ELF-64 file header
 _SHDR = struct.Struct("<IIQQQQIIQQ")           # a section header
 _SYM = struct.Struct("<IBBHQQ")                # a symbol
+_PHDR = struct.Struct("<IIQQQQQQ")             # a program header
+PT_LOAD = 1
 
 
 class ElfFormatError(ValueError):
@@ -111,4 +113,25 @@ def symbols(data: bytes) -> list[tuple[str, int, int, str, str, bool]] | None:
             and bool(sections[shndx][2] & SHF_EXECINSTR)
         out.append((_string(strings, st_name), value, size, SYMBOL_TYPES.get(info & 0xF, f"STT_{info & 0xF}"),
                     SYMBOL_BINDS.get(info >> 4, f"STB_{info >> 4}"), in_text))
+    return out
+
+
+def loaded_segments(data: bytes) -> list[tuple[int, bytes]]:
+    """(virtual address, file bytes) of every PT_LOAD segment, in file order."""
+    if not is_rv64(data):
+        raise ElfFormatError("not a little-endian ELF-64 RISC-V file")
+    header = _EHDR.unpack_from(data, 0)
+    phoff, phentsize, phnum = header[5], header[9], header[10]
+    if phnum and phentsize < _PHDR.size:
+        raise ElfFormatError(f"program headers of {phentsize} bytes")
+    if phoff + phnum * phentsize > len(data):
+        raise ElfFormatError(f"{phnum} program headers do not fit in the file")
+    out = []
+    for i in range(phnum):
+        p_type, _, offset, vaddr, _, filesz, _, _ = _PHDR.unpack_from(data, phoff + i * phentsize)
+        if p_type != PT_LOAD:
+            continue
+        if offset + filesz > len(data):
+            raise ElfFormatError(f"segment {i} lies past the end of the file")
+        out.append((vaddr, data[offset:offset + filesz]))
     return out

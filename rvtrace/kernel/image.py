@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from rvtrace.errors import UserError
-from rvtrace.kernel.elfsyms import ElfFormatError
+from rvtrace.kernel.elfsyms import ElfFormatError, loaded_segments
 from rvtrace.kernel.elfsyms import symbols as elf_symbols
 from rvtrace.kernel.lines import LineTable
 
@@ -129,12 +129,13 @@ class KernelImage:
     def initial_bytes(self, addr: int, size: int) -> bytes | None:
         """The bytes at [addr, addr + size) as the ELF loads them (from one segment's file
         data), or None where the file does not hold them."""
-        for seg in self.elf.iter_segments():
-            if seg["p_type"] != "PT_LOAD":
-                continue
-            start = seg["p_vaddr"]
-            if start <= addr and addr + size <= start + seg["p_filesz"]:
-                return seg.data()[addr - start:addr - start + size]
+        try:
+            segments = loaded_segments(self._data)
+        except ElfFormatError:
+            return None
+        for start, data in segments:
+            if start <= addr and addr + size <= start + len(data):
+                return data[addr - start:addr - start + size]
         return None
 
     def function_at(self, pc: int) -> tuple[str, int] | None:

@@ -28,7 +28,7 @@ from collections import deque
 
 from rvtrace.record.output import Placeholder
 from rvtrace.trace.snapshots import LEVEL, PAGE, encode
-from rvtrace.trace.validate import Invalid
+from rvtrace.trace.limits import Invalid
 
 # Instructions between two snapshots. A replay re-executes at most this many to
 # reach any point from a fresh start (about a second; the engine's own

@@ -27,7 +27,7 @@ from __future__ import annotations
 import zlib
 
 from rvtrace.trace import format as fmt
-from rvtrace.trace.validate import MAX_DEPTH, MAX_ICOUNT, MAX_PID, MAX_U64, Invalid, depth_ok, inflate
+from rvtrace.trace.limits import MAX_DEPTH, MAX_ICOUNT, MAX_PID, MAX_U64, Invalid, depth_ok
 
 PAGE = 4096
 LEVEL = 3                      # zlib level: 1/3 the time of level 6 on big deltas, ~1.5x the size
@@ -219,3 +219,10 @@ def inflate_pages(delta, count: int) -> bytes:
 
 def record_crc(icount: int, events: int, body: bytes) -> int:
     return zlib.crc32(body, zlib.crc32(fmt.pack([icount, events])))
+
+
+def inflate(data: bytes, **limits) -> bytes:
+    """validate.inflate, imported when a snapshot is first read (a recording never loads the
+    reader's checks)."""
+    from rvtrace.trace import validate
+    return validate.inflate(data, **limits)

@@ -21,44 +21,12 @@ from itertools import chain, groupby
 from operator import itemgetter
 
 from rvtrace.trace.events import KINDS, Kind
-
-# --- limits ------------------------------------------------------------------------
-
-MAX_HARTS = 8                        # the board's (rvtrace.machine.config.MAX_HARTS)
-MIN_MEM_MIB, MAX_MEM_MIB = 1, 1024   # the board's RAM sizes (rvtrace.machine.config)
-MAX_KERNEL_BYTES = 64 << 20          # an inflated kernel ELF
-MAX_DISK_BYTES = 128 << 20           # an inflated disk image (xv6's is 2 MiB)
-MAX_UNDECLARED_BYTES = 32 << 20      # either, from a trace that does not declare its sizes
-MAX_CHUNK_EVENTS = 1 << 16           # events in one chunk (the writer uses at most 4096)
-MAX_CHUNK_BYTES = 32 << 20           # one chunk's inflated events
-MAX_DEPTH = 8                        # nesting of any value inside an event or the metadata
-MAX_PID = (1 << 31) - 1              # a C int, as the kernel's
-MAX_ICOUNT = (1 << 63) - 1
-MAX_U64 = (1 << 64) - 1
-
-
-class Invalid(Exception):
-    """What is wrong with a value read from a trace, in a few words."""
+from rvtrace.trace.limits import (  # noqa: F401  (re-exported: the checks below and their callers)
+    MAX_HARTS, MIN_MEM_MIB, MAX_MEM_MIB, MAX_KERNEL_BYTES, MAX_DISK_BYTES, MAX_UNDECLARED_BYTES, MAX_CHUNK_EVENTS,
+    MAX_CHUNK_BYTES, MAX_DEPTH, MAX_PID, MAX_ICOUNT, MAX_U64, Invalid, depth_ok)
 
 
 # --- values ------------------------------------------------------------------------
-
-def depth_ok(value, limit: int = MAX_DEPTH) -> bool:
-    """True when `value` nests lists and maps at most `limit` deep (iterative: no recursion)."""
-    stack = [(value, 0)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (list, tuple)):
-            if d >= limit:
-                return False
-            stack.extend((x, d + 1) for x in v)
-        elif isinstance(v, dict):
-            if d >= limit:
-                return False
-            stack.extend((x, d + 1) for x in v.keys())
-            stack.extend((x, d + 1) for x in v.values())
-    return True
-
 
 def _any(v) -> bool:
     return type(v) not in (list, tuple, dict) or depth_ok(v)

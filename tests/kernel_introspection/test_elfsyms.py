@@ -1,4 +1,5 @@
-"""The struct-only symbol table reader agrees with pyelftools, and damage is one clean error."""
+"""The struct-only symbol table and segment reader agrees with pyelftools, and damage is one
+clean error."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def test_the_same_symbols_as_pyelftools(which, tmp_path):
     ours = elfsyms.symbols(path.read_bytes())
     assert ours == pyelftools_symbols(path)
     assert (ours is None) == (which == "stripped")
+    with open(path, "rb") as f:
+        segments = [(s["p_vaddr"], s.data()) for s in ELFFile(f).iter_segments() if s["p_type"] == "PT_LOAD"]
+    assert elfsyms.loaded_segments(path.read_bytes()) == segments and segments
     if which == "kernel":
         assert ("swtch", KernelImage(path).address_of("swtch")) in [(s[0], s[1]) for s in ours]
 
@@ -58,10 +62,11 @@ def test_damaged_files_end_in_one_error(tmp_path):
                 at = rng.choice([rng.randrange(0x20, 0x40), rng.randrange(shoff, len(data)),
                                  rng.randrange(len(data))])
                 data[at] = rng.randrange(256)
-        try:
-            elfsyms.symbols(bytes(data))
-        except (elfsyms.ElfFormatError, struct.error):
-            pass
+        for read in (elfsyms.symbols, elfsyms.loaded_segments):
+            try:
+                read(bytes(data))
+            except (elfsyms.ElfFormatError, struct.error):
+                pass
         try:
             KernelImage(bytes(data))
         except UserError as exc:
