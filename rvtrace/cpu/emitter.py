@@ -33,6 +33,7 @@ from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
 MAX_BLOCK = 32
+TUNE = {"loop_indirect": True, "diamond": True}      # XXX temporary A/B switches
 M64 = (1 << 64) - 1
 
 _LOADS = {  # (size, signed) -> how the fast path reads RAM at index `o + a`
@@ -98,6 +99,9 @@ _PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi 
 ]
 
 
+_DEAD = re.compile(r"_ = (0x[0-9a-fA-F]+|\d+)$")
+
+
 def _peephole(line: str) -> str:
     for pattern, repl in _PEEPHOLE:
         line = pattern.sub(repl, line)
@@ -108,10 +112,20 @@ def _reg(n: int) -> str:
     return f"r{n}" if n else "0"
 
 
+class _Arm:
+    """The state of an if/else while its sides are emitted (see _Emitter.add)."""
+
+    def __init__(self, fall: int, taken: int, const: dict, start: int):
+        self.fall, self.taken, self.start = fall, taken, start   # start: its first line
+        self.fall_left, self.taken_left = fall, taken
+        self.const = dict(const)              # what was known at the branch
+        self.fall_const: dict = {}
+
+
 class _Emitter:
     """Generates the body of one block (a trace: see read_block)."""
 
-    def __init__(self, symbolic_pc: bool = False, accelerate: bool = False):
+    def __init__(self, symbolic_pc: bool = False, accelerate: bool = False, diamonds=None):
         # symbolic_pc: the code reads its pc from the parameter `pc` instead of
         # embedding it, so one compiled code object serves every address
         # (one-instruction steps, see translate_single).
@@ -128,6 +142,8 @@ class _Emitter:
         self.jump_target = None                   # target of a final jal
         self.exits: list[list[int]] = []          # registers written before each side exit
         self.kind = "fall"
+        self.diamonds = diamonds or {}            # branch index -> (fall side, taken side) lengths
+        self.arm: _Arm | None = None              # the if/else being emitted
 
     def _src(self, r: int) -> str:
         if r == 0:
@@ -147,7 +163,8 @@ class _Emitter:
             "imm_nonzero": str(insn.imm != 0), "bits": hex(insn.bits),
         }
         code = _constants(_expand_macros(sem.code.format(**fields)))
-        return [_peephole(line) for line in code.splitlines()]
+        # a constant written to x0 (the link of j and ret) is no work at all
+        return [_peephole(line) for line in code.splitlines() if not _DEAD.match(line)]
 
     def _pc(self, pc: int, plus: int = 0) -> str:
         """The expression for pc + plus (an address)."""
@@ -171,6 +188,49 @@ class _Emitter:
         return "; ".join(f"x[{r}] = r{r}" for r in regs) or "pass"
 
     def add(self, insn: dec.Insn | None, bits: int, pc: int, idx: int, last: bool) -> None:
+        arm = self.arm
+        mark = len(self.lines)
+        self._add(insn, bits, pc, idx, last)
+        if arm is not None:
+            self.lines[mark:] = ["    " + line for line in self.lines[mark:]]
+            self._arm_step(arm)
+
+    # An if/else (read_block's diamonds): the trace holds the branch, its
+    # fall-through side (f instructions), then its taken side (t), then the code
+    # where they meet. Every instruction keeps its index in the trace (traps and
+    # MMIO exits find their pc as b.pcs[idx]), so the instructions retired
+    # before index i are i minus the instructions of the side not run: the
+    # side that runs adds the other side's length to `left`, and `left - idx`
+    # stays the exact budget everywhere.
+    #
+    #     if not (cond):      # fall-through side
+    #         ...
+    #         left += t
+    #     else:
+    #         left += f
+    #         ...
+    def _arm_step(self, arm: _Arm) -> None:
+        if arm.fall_left:
+            arm.fall_left -= 1
+            if arm.fall_left:
+                return
+            if arm.taken:
+                self.lines.append(f"    left += {arm.taken}")
+            elif len(self.lines) == arm.start:
+                self.lines.append("    pass")               # a side that does nothing (nops)
+            self.lines += ["else:", f"    left += {arm.fall}"]
+            arm.fall_const, self.const = self.const, dict(arm.const)
+            if arm.taken:
+                return
+        else:
+            arm.taken_left -= 1
+            if arm.taken_left:
+                return
+        # where the sides meet, a register is known only if both sides agree on it
+        self.const = {r: v for r, v in arm.fall_const.items() if self.const.get(r) == v}
+        self.arm = None
+
+    def _add(self, insn: dec.Insn | None, bits: int, pc: int, idx: int, last: bool) -> None:
         self.insns.append((pc, bits, insn))
         if insn is None:
             self.lines += ["h._left = left", f"h.illegal({bits:#x}, {idx})"]
@@ -194,6 +254,8 @@ class _Emitter:
             lines = self.snippet(insn, pc, idx, sem)
             if lines and lines[-1].startswith("return "):
                 ret = lines.pop()[len("return "):]
+                if not last and sem.kind == "jump" and not sem.hart:
+                    lines = self._followed_jump(lines)
                 if last:
                     self.next_expr = ret
                     if sem.link and not sem.reads and not self.symbolic:     # jal
@@ -212,6 +274,12 @@ class _Emitter:
                 self.lines.append(f"if h._resync: raise Resync({self._pc(pc, insn.length)})")
             elif last or sem.kind != "jump":
                 self.kind = sem.kind
+
+    @staticmethod
+    def _followed_jump(lines: list[str]) -> list[str]:
+        """A jump the trace follows: its target is known, so only the link write
+        is left (none for a plain j)."""
+        return [line for line in lines if not line.startswith(("t = ", "_ = "))]
 
     def _note_reads(self, insn, sem) -> None:
         for name in sem.reads:
@@ -290,6 +358,10 @@ class _Emitter:
 
     def _branch(self, insn, sem, pc, idx, last) -> None:
         cond = self.snippet(insn, pc, idx, sem)[0]
+        if idx in self.diamonds:
+            self.lines.append(f"if not ({cond}):")
+            self.arm = _Arm(*self.diamonds[idx], self.const, len(self.lines))
+            return
         target = (pc + insn.imm) & M64
         fall = (pc + insn.length) & M64
         if last:
@@ -349,11 +421,22 @@ class _Emitter:
             return self.branch[0]
         if self.kind == "jump" and self.jump_target == start:
             return "True"
+        if TUNE["loop_indirect"] and self.kind == "jump" and self.jump_target is None and self.next_expr is not None:
+            return f"{self.next_expr} == {start:#x}"     # an indirect jump, as a return to the start
         return None
+
+    def _exit_pc(self) -> str:
+        """Where a looping block goes when it does not go round again."""
+        if self.branch is not None:
+            return f"{self.branch[2]:#x}"
+        if self.kind == "jump" and self.jump_target is None:
+            return self.next_expr
+        return "None"
 
     def _bulk(self, n: int) -> list[str]:
         """Lines that start a loop round by running as many rounds as accel.bulk can at once."""
-        p = self.plan = accel.plan(self.insns) if self.accelerate else None
+        # (a trace with an if/else is not a straight-line loop body)
+        p = self.plan = accel.plan(self.insns) if self.accelerate and not self.diamonds else None
         if p is None:
             return []
         regs = ", ".join(f"r{r}" for r in p[1]) + ("," if len(p[1]) == 1 else "")
@@ -390,7 +473,7 @@ class _Emitter:
                 f"        _n = {start:#x}",
                 "        break",
                 f"    left -= {n}",
-                f"    _n = {self.branch[2]:#x}" if self.branch else "    _n = None",
+                f"    _n = {self._exit_pc()}",
                 "    break",
             ]
         elif self.next_expr is not None:
