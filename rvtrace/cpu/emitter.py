@@ -33,7 +33,7 @@ from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
 MAX_BLOCK = 32
-TUNE = {"loop_indirect": True, "diamond": True}      # XXX temporary A/B switches
+TUNE = {"loop_indirect": True, "diamond": True, "q": True, "group": True}      # XXX temporary A/B switches
 M64 = (1 << 64) - 1
 
 _LOADS = {  # (size, signed) -> how the fast path reads RAM at index `o + a`
@@ -144,6 +144,9 @@ class _Emitter:
         self.kind = "fall"
         self.diamonds = diamonds or {}            # branch index -> (fall side, taken side) lengths
         self.arm: _Arm | None = None              # the if/else being emitted
+        self.q = False                            # uses h.q, RAM as doublewords
+        self.groups: dict[int, tuple] = {}        # doubleword accesses sharing one check
+        self._group_mark = 0
 
     def _src(self, r: int) -> str:
         if r == 0:
@@ -388,32 +391,122 @@ class _Emitter:
     def _load(self, insn, sem, idx) -> None:
         size, signed = sem.size, sem.signed
         dest = f"r{insn.rd}" if insn.rd else "_"
-        crossing = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
-        self.lines += [
+        if size == 8 and TUNE["q"]:
+            # doublewords through a 64-bit view of RAM: an aligned one never crosses
+            # a page; a misaligned one takes the slow path
+            guard, fast = " or a & 7", "Q[(o + a) >> 3]"
+            self.q = True
+        else:
+            guard = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
+            fast = _LOADS[(size, signed)]
+        self.lines += self._grouped(idx, f"{dest} = Q[qr + {{k}}]") + [
             self._address(insn),
             "o = R.get(a >> 12)",
-            f"if o is None{crossing}:",
+            f"if o is None{guard}:",
             "    h._left = left",
             f"    {dest} = h.load(a & 0xFFFFFFFFFFFFFFFF, {size}, {signed}, {idx})",
             "    if h._exit: raise MmioExit()",
             "else:",
-            f"    {dest} = {_LOADS[(size, signed)]}",
+            f"    {dest} = {fast}",
         ]
+        if idx in self.groups and TUNE["group"]:
+            self._indent_generic()
         self._write(insn.rd, None)
 
     def _store(self, insn, sem, idx) -> None:
         size = sem.size
         value = self._src(insn.rs2)
-        crossing = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
-        self.lines += [
+        if size == 8 and TUNE["q"]:
+            guard, fast = " or a & 7", f"Q[(o + a) >> 3] = {value}"
+            self.q = True
+        else:
+            guard = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
+            fast = _STORES[size].format(v=value)
+        self.lines += self._grouped(idx, f"Q[qw + {{k}}] = {value}") + [
             self._address(insn),
             "o = W.get(a >> 12)",
-            f"if o is None{crossing}:",
+            f"if o is None{guard}:",
             "    h._left = left",
             f"    h.store(a & 0xFFFFFFFFFFFFFFFF, {size}, {value}, {idx})",
             "else:",
-            "    " + _STORES[size].format(v=value),
+            "    " + fast,
         ]
+        if idx in self.groups and TUNE["group"]:
+            self._indent_generic()
+
+    # --- doubleword groups ---------------------------------------------------------
+    #
+    # Aligned doubleword accesses off one base register, with nothing between them
+    # that could call the hart (and so change a TLB) or write the base -- a
+    # prologue's saves, an epilogue's restores -- share one check: at the first,
+    # if all their addresses lie in one page with read/write TLB entries, and are
+    # aligned, every access of the group takes its fast path (which is what each
+    # own check would have decided, since nothing between them can change the
+    # TLBs); else each takes its ordinary path.
+
+    def prepare(self, insns, diamonds) -> None:
+        """Find the groups of a trace before it is emitted (self.groups)."""
+        arms = {i for b, (f, t) in (diamonds or {}).items() for i in range(b + 1, b + 1 + f + t)}
+        group: list = []
+        base = None
+
+        def close():
+            if len(group) > 1:
+                lo = min(off for _, off, _ in group)
+                hi = max(off for _, off, _ in group)
+                kinds = {kind for _, _, kind in group}
+                for n, (i, off, _) in enumerate(group):
+                    self.groups[i] = (n == 0, base, lo, hi, kinds, (off - lo) // 8)
+            group.clear()
+
+        for idx, (_, _, insn) in enumerate(insns):
+            sem = SEMANTICS[insn.name] if insn is not None else None
+            if sem is None or idx in arms or sem.hart or sem.fast == "amo":
+                close()
+                continue
+            if sem.kind in ("load", "store") and sem.size == 8 and insn.rs1 and insn.imm % 8 == 0:
+                if group and base != insn.rs1:
+                    close()
+                base = insn.rs1
+                group.append((idx, insn.imm, sem.kind))
+                if sem.kind == "load" and insn.rd == base:
+                    close()                           # the base changes after this load
+                continue
+            if sem.kind in ("op", "jump") and not (sem.writes_rd and insn.rd == base):
+                continue                              # cannot touch the hart or the base
+            close()
+        close()
+
+    def _grouped(self, idx: int, fast: str) -> list[str]:
+        """The group check (first access of a group) and the fast access of a grouped one;
+        its ordinary path follows, indented under `else:` by _indent_generic."""
+        g = self.groups.get(idx) if TUNE["group"] else None
+        if g is None:
+            return []
+        first, base, lo, hi, kinds, k = g
+        self.q = True
+        out = []
+        if first:
+            a = self._src(base)
+            out.append(f"a = {a} + ({lo})" if lo else f"a = {a}")
+            cond = [f"not a & 7 and (a & 0xFFF) <= {0x1000 - (hi - lo + 8)}"]
+            if "store" in kinds:
+                out.append("o = W.get(a >> 12)")
+                cond.append("o is not None")
+            if "load" in kinds:
+                out.append("p = R.get(a >> 12)")
+                cond.append("p is not None")
+            out += [f"if {' and '.join(cond)}:", "    g = True"]
+            if "store" in kinds:
+                out.append("    qw = (o + a) >> 3")
+            if "load" in kinds:
+                out.append("    qr = (p + a) >> 3")
+            out += ["else:", "    g = False"]
+        self._group_mark = len(self.lines) + len(out) + 3
+        return out + ["if g:", "    " + fast.replace(" + {k}]", f" + {k}]" if k else "]"), "else:"]
+
+    def _indent_generic(self) -> None:
+        self.lines[self._group_mark:] = ["    " + line for line in self.lines[self._group_mark:]]
 
     def _loop_back(self, start: int) -> str | None:
         """If the trace ends by jumping back to its start, the condition for that."""
@@ -451,7 +544,7 @@ class _Emitter:
         ]
 
     def source(self, name: str, n: int, start: int, fallthrough: int, may_loop: bool) -> str:
-        load = "; ".join(f"r{r} = x[{r}]" for r in sorted(self.used))
+        load = "; ".join(["Q = h.q"] * self.q + [f"r{r} = x[{r}]" for r in sorted(self.used)])
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []

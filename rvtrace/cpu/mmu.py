@@ -20,6 +20,7 @@ stale entries is one the specification allows.
 from __future__ import annotations
 
 import struct
+import sys
 
 from rvtrace.cpu.arch import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_ACCESS,
                               CAUSE_LOAD_PAGE_FAULT, CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD,
@@ -35,6 +36,33 @@ ACCESS_FAULT = (CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS)
 MISALIGNED = (CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE)
 MAX_CONTEXTS = 64
 _Q = struct.Struct("<Q")
+
+
+class _Doublewords:
+    """RAM as little-endian doublewords where a native 64-bit view cannot serve
+    (a big-endian host, a RAM size not a multiple of 8)."""
+
+    def __init__(self, ram):
+        self.ram = ram
+
+    def __getitem__(self, i: int) -> int:
+        return int.from_bytes(self.ram[8 * i:8 * i + 8], "little")
+
+    def __setitem__(self, i: int, value: int) -> None:
+        self.ram[8 * i:8 * i + 8] = value.to_bytes(8, "little")
+
+
+def doublewords(ram):
+    """RAM indexed by doubleword (translated code's aligned 64-bit loads and stores):
+    a memoryview of it as unsigned 64-bit words where that is little-endian."""
+    if sys.byteorder == "little" and len(ram) % 8 == 0:
+        try:
+            view = memoryview(ram).cast("B").cast("Q")
+            if view.itemsize == 8:
+                return view
+        except (TypeError, ValueError):
+            pass
+    return _Doublewords(ram)
 
 
 class Context:

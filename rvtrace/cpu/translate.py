@@ -39,6 +39,7 @@ def block_source(insns, fallthrough: int, may_loop: bool, accelerate: bool = Fal
     jumping back to its start may run several rounds in one call (and in bulk).
     diamonds: its if/else branches, as read_block returns them."""
     em = _Emitter(accelerate=accelerate, diamonds=diamonds)
+    em.prepare(insns, diamonds)
     last = len(insns) - 1
     for idx, (pc, bits, insn) in enumerate(insns):
         em.add(insn, bits, pc, idx, idx == last)

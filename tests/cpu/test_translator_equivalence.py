@@ -228,3 +228,37 @@ def test_an_else_placed_before_the_branch_runs_in_the_block():
             done += step
             assert _state(h) == states[done], (budget, done)
     assert any("else:" in b.source for b in h.code_cache.blocks.values())
+
+
+doubleword = st.builds(lambda n, r, o: asm(n, rd=r, rs1=2, imm=o) if n == "ld" else asm(n, rs1=2, rs2=r, imm=o),
+                       st.sampled_from(["ld", "sd"]), st.sampled_from([1, 3, 5, 8, 9]),
+                       st.sampled_from([-16, -8, 0, 8, 16, 24]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(doubleword, doubleword, insn.filter(lambda w: w & 0x7F != 0x63)), min_size=2, max_size=16),
+       st.sampled_from([0, 8, 4, 16, 4080, 4088, 4092]), st.binary(min_size=256, max_size=256),
+       st.sampled_from([1, 3, 1000]))
+def test_doubleword_groups_agree_with_steps(words, base, data, budget):
+    """Doublewords off one base register share one page-and-alignment check: with a
+    base that is misaligned, or whose accesses straddle a page, each takes its
+    own path. State and count equal single-stepping."""
+    program = words + [asm("jal", rd=0, imm=0)]
+    n = len(words)
+
+    def state(h):
+        lo = DATA - RAM_BASE - 4096
+        return list(h.x), h.pc, bytes(h.bus.ram[lo:lo + 3 * 4096])
+    harts = []
+    for hot_after in (None, 0):
+        h = _fresh(program, {2: DATA + base}, data)
+        if hot_after is None:
+            done = sum(h.run(1) for _ in range(n))
+        else:
+            h.hot_after = hot_after
+            done = 0
+            while done < n:
+                done += h.run(min(budget, n - done))
+        assert done == n
+        harts.append(h)
+    assert state(harts[0]) == state(harts[1])
