@@ -437,8 +437,9 @@ class _Emitter:
     # --- doubleword groups ---------------------------------------------------------
     #
     # Aligned doubleword accesses off one base register, with nothing between them
-    # that could call the hart (and so change a TLB) or write the base -- a
-    # prologue's saves, an epilogue's restores -- share one check: at the first,
+    # that could call the hart (and so change a TLB) or write the base other than
+    # by adding a constant (side exits may lie between) -- a prologue's saves, an
+    # epilogue's restores, a pointer walking an array -- share one check: at the first,
     # if all their addresses lie in one page with read/write TLB entries, and are
     # aligned, every access of the group takes its fast path (which is what each
     # own check would have decided, since nothing between them can change the
@@ -459,20 +460,28 @@ class _Emitter:
                     self.groups[i] = (n == 0, base, lo, hi, kinds, (off - lo) // 8)
             group.clear()
 
+        delta = 0                                     # what the base gained since the group began
         for idx, (_, _, insn) in enumerate(insns):
             sem = SEMANTICS[insn.name] if insn is not None else None
             if sem is None or idx in arms or sem.hart or sem.fast == "amo":
                 close()
                 continue
-            if sem.kind in ("load", "store") and sem.size == 8 and insn.rs1 and insn.imm % 8 == 0:
-                if group and base != insn.rs1:
+            if sem.kind in ("load", "store") and sem.size == 8 and insn.rs1:
+                off = insn.imm + delta
+                if group and (base != insn.rs1 or (off - group[0][1]) % 8):
                     close()
-                base = insn.rs1
-                group.append((idx, insn.imm, sem.kind))
+                if not group:
+                    base, delta, off = insn.rs1, 0, insn.imm
+                group.append((idx, off, sem.kind))
                 if sem.kind == "load" and insn.rd == base:
                     close()                           # the base changes after this load
                 continue
-            if sem.kind in ("op", "jump") and not (sem.writes_rd and insn.rd == base):
+            if not group:
+                continue
+            if insn.name == "addi" and insn.rd == base == insn.rs1:
+                delta += insn.imm                     # a pointer stepping on: offsets follow it
+                continue
+            if sem.kind in ("op", "jump", "branch") and not (sem.writes_rd and insn.rd == base):
                 continue                              # cannot touch the hart or the base
             close()
         close()
