@@ -122,7 +122,7 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
         if sem.kind == "branch" and (pc + insn.imm) & M64 == vpc:
             pc += length                              # a loop back to the start: end here, so
             break                                     # the block can run rounds (emitter)
-        if sem.kind == "branch" and __import__("rvtrace.cpu.emitter").cpu.emitter.TUNE["diamond"]:
+        if sem.kind == "branch":
             arms = _diamond(read, pc, length, insn.imm, page, seen, stop_at, limit - len(out))
             if arms is not None:                      # both sides, as an if/else in the block
                 fall, taken, join = arms

@@ -33,7 +33,6 @@ from rvtrace.cpu.semantics import RUNTIME, SEMANTICS
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
 
 MAX_BLOCK = 32
-TUNE = {"loop_indirect": True, "diamond": True, "q": True, "group": True}      # XXX temporary A/B switches
 M64 = (1 << 64) - 1
 
 _LOADS = {  # (size, signed) -> how the fast path reads RAM at index `o + a`
@@ -92,13 +91,15 @@ def _constants(code: str) -> str:
     return re.sub(r"\bS\b", "0x8000000000000000", code)
 
 
-_PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi rd, rs, 0)
+_PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi rd, rs, 0; jr / ret)
     (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
+    (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFE$"), r"\1 & 0xFFFFFFFFFFFFFFFE"),
     (re.compile(r"\(0 \+ (r\d+)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
     (re.compile(r"\((r\d+) \+ 0\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
 ]
 
 
+_CONST_WRITE = re.compile(r"( *)(r\d+) = (0x[0-9a-fA-F]+|\d+)$")
 _DEAD = re.compile(r"_ = (0x[0-9a-fA-F]+|\d+)$")
 
 
@@ -144,7 +145,7 @@ class _Emitter:
         self.kind = "fall"
         self.diamonds = diamonds or {}            # branch index -> (fall side, taken side) lengths
         self.arm: _Arm | None = None              # the if/else being emitted
-        self.q = False                            # uses h.q, RAM as doublewords
+        self.q = False                            # uses Q: RAM as doublewords (mmu.doublewords)
         self.groups: dict[int, tuple] = {}        # doubleword accesses sharing one check
         self._group_mark = 0
 
@@ -391,7 +392,7 @@ class _Emitter:
     def _load(self, insn, sem, idx) -> None:
         size, signed = sem.size, sem.signed
         dest = f"r{insn.rd}" if insn.rd else "_"
-        if size == 8 and TUNE["q"]:
+        if size == 8:
             # doublewords through a 64-bit view of RAM: an aligned one never crosses
             # a page; a misaligned one takes the slow path
             guard, fast = " or a & 7", "Q[(o + a) >> 3]"
@@ -409,14 +410,14 @@ class _Emitter:
             "else:",
             f"    {dest} = {fast}",
         ]
-        if idx in self.groups and TUNE["group"]:
+        if idx in self.groups:
             self._indent_generic()
         self._write(insn.rd, None)
 
     def _store(self, insn, sem, idx) -> None:
         size = sem.size
         value = self._src(insn.rs2)
-        if size == 8 and TUNE["q"]:
+        if size == 8:
             guard, fast = " or a & 7", f"Q[(o + a) >> 3] = {value}"
             self.q = True
         else:
@@ -431,7 +432,7 @@ class _Emitter:
             "else:",
             "    " + fast,
         ]
-        if idx in self.groups and TUNE["group"]:
+        if idx in self.groups:
             self._indent_generic()
 
     # --- doubleword groups ---------------------------------------------------------
@@ -489,7 +490,7 @@ class _Emitter:
     def _grouped(self, idx: int, fast: str) -> list[str]:
         """The group check (first access of a group) and the fast access of a grouped one;
         its ordinary path follows, indented under `else:` by _indent_generic."""
-        g = self.groups.get(idx) if TUNE["group"] else None
+        g = self.groups.get(idx)
         if g is None:
             return []
         first, base, lo, hi, kinds, k = g
@@ -497,20 +498,16 @@ class _Emitter:
         out = []
         if first:
             a = self._src(base)
-            out.append(f"a = {a} + ({lo})" if lo else f"a = {a}")
-            cond = [f"not a & 7 and (a & 0xFFF) <= {0x1000 - (hi - lo + 8)}"]
+            if lo:
+                out.append(f"a = {a} + ({lo})")
+                a = "a"
+            # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
+            out += [f"if not {a} & 7 and ({a} & 0xFFF) <= {0x1000 - (hi - lo + 8)}:", "    try:"]
             if "store" in kinds:
-                out.append("o = W.get(a >> 12)")
-                cond.append("o is not None")
+                out.append(f"        qw = (W[{a} >> 12] + {a}) >> 3")
             if "load" in kinds:
-                out.append("p = R.get(a >> 12)")
-                cond.append("p is not None")
-            out += [f"if {' and '.join(cond)}:", "    g = True"]
-            if "store" in kinds:
-                out.append("    qw = (o + a) >> 3")
-            if "load" in kinds:
-                out.append("    qr = (p + a) >> 3")
-            out += ["else:", "    g = False"]
+                out.append(f"        qr = (R[{a} >> 12] + {a}) >> 3")
+            out += ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
         self._group_mark = len(self.lines) + len(out) + 3
         return out + ["if g:", "    " + fast.replace(" + {k}]", f" + {k}]" if k else "]"), "else:"]
 
@@ -523,7 +520,7 @@ class _Emitter:
             return self.branch[0]
         if self.kind == "jump" and self.jump_target == start:
             return "True"
-        if TUNE["loop_indirect"] and self.kind == "jump" and self.jump_target is None and self.next_expr is not None:
+        if self.kind == "jump" and self.jump_target is None and self.next_expr is not None:
             return f"{self.next_expr} == {start:#x}"     # an indirect jump, as a return to the start
         return None
 
@@ -552,8 +549,24 @@ class _Emitter:
             f"        left, ({regs}) = _t",
         ]
 
+    @staticmethod
+    def _dead_constants(lines: list[str]) -> list[str]:
+        """Drop `rN = <constant>` when the next line overwrites rN without reading it
+        (auipc then the jalr's link: nothing between can see the first value)."""
+        out = []
+        for i, line in enumerate(lines):
+            m = _CONST_WRITE.match(line)
+            if m and i + 1 < len(lines):
+                after = lines[i + 1]
+                prefix = f"{m.group(1)}{m.group(2)} = "
+                if after.startswith(prefix) and not re.search(rf"\b{m.group(2)}\b", after[len(prefix):]):
+                    continue
+            out.append(line)
+        return out
+
     def source(self, name: str, n: int, start: int, fallthrough: int, may_loop: bool) -> str:
-        load = "; ".join(["Q = h.q"] * self.q + [f"r{r} = x[{r}]" for r in sorted(self.used)])
+        self.lines = self._dead_constants(self.lines)
+        load = "; ".join(["Q = h._ctx.q"] * self.q + [f"r{r} = x[{r}]" for r in sorted(self.used)])
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from rvtrace.cpu.csr import MENVCFG_STCE, CsrFile
-from rvtrace.cpu.mmu import Mmu, doublewords
+from rvtrace.cpu.mmu import Mmu
 from rvtrace.cpu.signals import MmioExit, Resync, Trap
 from rvtrace.cpu.cold import HOT
 from rvtrace.cpu.translate import MAX_BLOCK, find_block
@@ -39,7 +39,6 @@ class Hart(CsrFile, Mmu, Traps):
         self.hartid = hartid
         self.bus = bus
         self.ram = bus.ram
-        self.q = doublewords(bus.ram)
         self.ram_base = bus.ram_base
         self.ram_size = bus.ram_size
         self.code_cache = cache

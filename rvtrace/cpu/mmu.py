@@ -67,11 +67,12 @@ def doublewords(ram):
 
 class Context:
     """Caches valid for one privilege view of one address space."""
-    __slots__ = ("r", "w", "x", "blocks", "singles")
+    __slots__ = ("r", "w", "x", "blocks", "singles", "q")
 
-    def __init__(self):
+    def __init__(self, ram):
         self.r, self.w, self.x = {}, {}, {}
         self.blocks, self.singles = {}, {}
+        self.q = doublewords(ram)       # RAM by doubleword, for translated code's aligned accesses
 
     def clear(self):
         for d in (self.r, self.w, self.x, self.blocks, self.singles):
@@ -93,7 +94,7 @@ class Mmu:
             if len(self._contexts) >= MAX_CONTEXTS:
                 self._contexts.clear()           # many address spaces came and went
                 self._w_owners.clear()
-            ctx = self._contexts[key] = Context()
+            ctx = self._contexts[key] = Context(self.ram)
         self._ctx = ctx
         self._dpriv = dpriv
 
