@@ -94,6 +94,14 @@ def _constants(code: str) -> str:
 _PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi rd, rs, 0; jr / ret)
     (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
     (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFE$"), r"\1 & 0xFFFFFFFFFFFFFFFE"),
+    # Adding a constant, subtracting: wrap around only when the result left 0..2**64-1.
+    # A comparison costs about half an `&` that allocates a new 64-bit int.
+    (re.compile(r"^(\w+) = \((r\d+) \+ \((\d+)\)\) & 0xFFFFFFFFFFFFFFFF$"),
+     lambda m: f"{m[1]} = u if (u := {m[2]} + {m[3]}) <= 0xFFFFFFFFFFFFFFFF else u - 0x10000000000000000"),
+    (re.compile(r"^(\w+) = \((r\d+) \+ \(-(\d+)\)\) & 0xFFFFFFFFFFFFFFFF$"),
+     lambda m: f"{m[1]} = u if (u := {m[2]} - {m[3]}) >= 0 else u + 0x10000000000000000"),
+    (re.compile(r"^(\w+) = \((\w+) - (\w+)\) & 0xFFFFFFFFFFFFFFFF$"),
+     lambda m: f"{m[1]} = u if (u := {m[2]} - {m[3]}) >= 0 else u + 0x10000000000000000"),
     (re.compile(r"\(0 \+ (r\d+)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
     (re.compile(r"\((r\d+) \+ 0\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
 ]
