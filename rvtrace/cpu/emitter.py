@@ -153,7 +153,7 @@ class _Emitter:
         self.kind = "fall"
         self.diamonds = diamonds or {}            # branch index -> (fall side, taken side) lengths
         self.arm: _Arm | None = None              # the if/else being emitted
-        self.q = False                            # uses Q: RAM as doublewords (mmu.doublewords)
+        self.q = self.l = False                   # uses Q, L: RAM as doublewords, words (mmu.ram_words)
         self.groups: dict[int, tuple] = {}        # doubleword accesses sharing one check
         self._group_mark = 0
 
@@ -401,10 +401,15 @@ class _Emitter:
         size, signed = sem.size, sem.signed
         dest = f"r{insn.rd}" if insn.rd else "_"
         if size == 8:
-            # doublewords through a 64-bit view of RAM: an aligned one never crosses
-            # a page; a misaligned one takes the slow path
+            # doublewords and words through 64- and 32-bit views of RAM: an aligned
+            # one never crosses a page; a misaligned one takes the slow path
             guard, fast = " or a & 7", "Q[(o + a) >> 3]"
             self.q = True
+        elif size == 4:
+            guard, fast = " or a & 3", "L[(o + a) >> 2]"
+            if signed:
+                fast = f"u if (u := {fast}) < 0x80000000 else u + 0xFFFFFFFF00000000"
+            self.l = True
         else:
             guard = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
             fast = _LOADS[(size, signed)]
@@ -428,6 +433,9 @@ class _Emitter:
         if size == 8:
             guard, fast = " or a & 7", f"Q[(o + a) >> 3] = {value}"
             self.q = True
+        elif size == 4:
+            guard, fast = " or a & 3", f"L[(o + a) >> 2] = {value} & 0xFFFFFFFF"
+            self.l = True
         else:
             guard = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
             fast = _STORES[size].format(v=value)
@@ -574,7 +582,8 @@ class _Emitter:
 
     def source(self, name: str, n: int, start: int, fallthrough: int, may_loop: bool) -> str:
         self.lines = self._dead_constants(self.lines)
-        load = "; ".join(["Q = h._ctx.q"] * self.q + [f"r{r} = x[{r}]" for r in sorted(self.used)])
+        load = "; ".join(["Q = h._ctx.q"] * self.q + ["L = h._ctx.l"] * self.l
+                         + [f"r{r} = x[{r}]" for r in sorted(self.used)])
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []

@@ -38,41 +38,44 @@ MAX_CONTEXTS = 64
 _Q = struct.Struct("<Q")
 
 
-class _Doublewords:
-    """RAM as little-endian doublewords where a native 64-bit view cannot serve
-    (a big-endian host, a RAM size not a multiple of 8)."""
+class _Words:
+    """RAM as little-endian words of `size` bytes where a native view cannot serve
+    (a big-endian host, a RAM size not a multiple of the word)."""
 
-    def __init__(self, ram):
-        self.ram = ram
+    def __init__(self, ram, size: int):
+        self.ram, self.size = ram, size
 
     def __getitem__(self, i: int) -> int:
-        return int.from_bytes(self.ram[8 * i:8 * i + 8], "little")
+        n = self.size
+        return int.from_bytes(self.ram[n * i:n * i + n], "little")
 
     def __setitem__(self, i: int, value: int) -> None:
-        self.ram[8 * i:8 * i + 8] = value.to_bytes(8, "little")
+        n = self.size
+        self.ram[n * i:n * i + n] = value.to_bytes(n, "little")
 
 
-def doublewords(ram):
-    """RAM indexed by doubleword (translated code's aligned 64-bit loads and stores):
-    a memoryview of it as unsigned 64-bit words where that is little-endian."""
-    if sys.byteorder == "little" and len(ram) % 8 == 0:
+def ram_words(ram, size: int):
+    """RAM indexed by aligned word of `size` (4 or 8) bytes, for translated code's
+    aligned loads and stores: a memoryview of it where that is little-endian."""
+    if sys.byteorder == "little" and len(ram) % size == 0:
         try:
-            view = memoryview(ram).cast("B").cast("Q")
-            if view.itemsize == 8:
+            view = memoryview(ram).cast("B").cast({4: "I", 8: "Q"}[size])
+            if view.itemsize == size:
                 return view
         except (TypeError, ValueError):
             pass
-    return _Doublewords(ram)
+    return _Words(ram, size)
 
 
 class Context:
     """Caches valid for one privilege view of one address space."""
-    __slots__ = ("r", "w", "x", "blocks", "singles", "q")
+    __slots__ = ("r", "w", "x", "blocks", "singles", "q", "l")
 
     def __init__(self, ram):
         self.r, self.w, self.x = {}, {}, {}
         self.blocks, self.singles = {}, {}
-        self.q = doublewords(ram)       # RAM by doubleword, for translated code's aligned accesses
+        # RAM by doubleword and by word, for translated code's aligned accesses
+        self.q, self.l = ram_words(ram, 8), ram_words(ram, 4)
 
     def clear(self):
         for d in (self.r, self.w, self.x, self.blocks, self.singles):
