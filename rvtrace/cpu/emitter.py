@@ -156,6 +156,8 @@ class _Emitter:
         self.q = self.l = False                   # uses Q, L: RAM as doublewords, words (mmu.ram_words)
         self.groups: dict[int, tuple] = {}        # doubleword accesses sharing one check
         self._group_mark = 0
+        self._next_group = 0
+        self._checks: list[tuple] = []            # (group id, address, page-offset limit, kinds)
 
     def _src(self, r: int) -> str:
         if r == 0:
@@ -513,19 +515,39 @@ class _Emitter:
         self.q = True
         out = []
         if first:
+            gid = self._next_group
+            self._next_group += 1
             a = self._src(base)
             if lo:
                 out.append(f"a = {a} + ({lo})")
                 a = "a"
-            # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
-            out += [f"if not {a} & 7 and ({a} & 0xFFF) <= {0x1000 - (hi - lo + 8)}:", "    try:"]
-            if "store" in kinds:
-                out.append(f"        qw = (W[{a} >> 12] + {a}) >> 3")
-            if "load" in kinds:
-                out.append(f"        qr = (R[{a} >> 12] + {a}) >> 3")
-            out += ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
+            self._checks.append((gid, a, 0x1000 - (hi - lo + 8), kinds))
+            out.append(f"@@GROUP {len(self._checks) - 1}@@")
+        else:
+            gid = self._next_group - 1
+        fast = fast.replace("qw", f"qw{gid}").replace("qr", f"qr{gid}")
         self._group_mark = len(self.lines) + len(out) + 3
         return out + ["if g:", "    " + fast.replace(" + {k}]", f" + {k}]" if k else "]"), "else:"]
+
+    def _group_check(self, k: int, looping: bool) -> list[str]:
+        """The check of group k. In a block that loops, a check that passed is
+        remembered (c<gid>: the address it passed for) until the block next calls
+        into the hart (which may change the TLBs): a round whose base register
+        holds the same value again skips it."""
+        gid, a, limit, kinds = self._checks[k]
+        fill = []
+        if "store" in kinds:
+            fill.append(f"qw{gid} = (W[{a} >> 12] + {a}) >> 3")
+        if "load" in kinds:
+            fill.append(f"qr{gid} = (R[{a} >> 12] + {a}) >> 3")
+        # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
+        check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:"] + ["        " + f for f in fill]
+        if looping:
+            return [f"if {a} == c{gid}:", "    g = True", f"elif not {a} & 7 and ({a} & 0xFFF) <= {limit}:",
+                    "    try:"] + ["        " + f for f in fill] + [
+                    f"        c{gid} = {a}", "        g = True", "    except KeyError:", "        g = False",
+                    "else:", "    g = False"]
+        return check + ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
 
     def _indent_generic(self) -> None:
         self.lines[self._group_mark:] = ["    " + line for line in self.lines[self._group_mark:]]
@@ -587,7 +609,16 @@ class _Emitter:
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []
+        cached = [f"c{gid}" for gid, _, _, _ in self._checks] if loop is not None else []
+        forget = " = ".join(cached) + " = None" if cached else None
         for line in self.lines:
+            pad = line[:len(line) - len(line.lstrip())]
+            if line.strip().startswith("@@GROUP"):
+                body += [pad + check for check in self._group_check(int(line.split()[1].rstrip("@")), bool(cached))]
+                continue
+            if forget and line.strip() == "h._left = left":
+                body += [line, pad + forget]             # the hart may change the TLBs
+                continue
             if line.strip().startswith("@@WRITEBACK"):
                 k = int(line.split()[1].rstrip("@"))
                 # in a loop every register may have changed in an earlier round
@@ -597,6 +628,8 @@ class _Emitter:
             # A loop inside one Python call: round after round while the budget
             # holds a whole round (the dispatcher checked the first one).
             head = self._bulk(n)
+            if forget:
+                head = [h for line in head for h in ([line, "    " + forget] if "_P.run" in line else [line])]
             body = head[:1] + ["while True:"] + ["    " + line for line in head[1:] + body] + [
                 f"    if {loop}:",
                 f"        left -= {n}",
@@ -612,6 +645,8 @@ class _Emitter:
             body.append(f"_n = {self.next_expr}")
         if not body:
             body = ["pass"]
+        if forget:
+            load = "; ".join(x for x in (forget, load) if x)
         extra = ", pc=0" if self.symbolic else ""
         if self.plan is not None:
             extra += f", _P=PLAN({self.plan!r})"         # prepared once, when the block is defined
