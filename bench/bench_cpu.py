@@ -5,10 +5,12 @@ in M-mode with paging off, and in U-mode under Sv39 (page tables built here).
 Then xv6's memset shape (sb / addi / bne, three instructions a byte) clears
 128 MiB as kinit does, with loop acceleration and without (a shorter run,
 scaled). Prints MIPS and, beside them, the calibrated figure: MIPS divided by
-the reference loop's M iterations/s measured in the same run
-(bench/calibrate.py). Never asserts timings.
+the reference loop's M iterations/s (bench/calibrate.py), measured in
+interleaved rounds -- reference, then a slice of the guest loop -- and
+reported as the median of the per-round ratios with their spread. Never
+asserts timings.
 
-    python bench/bench_cpu.py [--insns N] [--memset-mib M]
+    python bench/bench_cpu.py [--insns N] [--rounds K] [--memset-mib M]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from elftools.elf.elffile import ELFFile  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibrate import reference_rate  # noqa: E402
+from calibrate import interleaved, reference_rate  # noqa: E402
 
 from rvtrace.cpu import BusError, CodeCache, Hart  # noqa: E402
 from rvtrace.cpu import accel  # noqa: E402
@@ -145,7 +147,8 @@ def map_sv39_user(bus: RamBus) -> int:
     return (8 << 60) | (root >> 12)
 
 
-def measure(label: str, elf: Path, insns: int, user: bool, ref: float) -> float:
+def measure(label: str, elf: Path, insns: int, user: bool, rounds: int) -> None:
+    """MIPS of the guest loop, in `rounds` slices each after a reference-loop timing."""
     bus = RamBus()
     hart = Hart(0, bus, CodeCache())
     hart.pc = load(bus, elf)
@@ -153,16 +156,19 @@ def measure(label: str, elf: Path, insns: int, user: bool, ref: float) -> float:
         hart.write_csr(0x180, map_sv39_user(bus))
         hart.set_priv(0)
     hart.run(200_000)                                    # warm up: translate the loop
-    t0, c0 = time.perf_counter(), time.process_time()
-    done = 0
-    while done < insns:
-        done += hart.run(min(100_000, insns - done))
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
-    mips = done / cpu / 1e6
-    # CPU time, not wall time: the machine is shared, and wall time measures the neighbours
-    print(f"{label:22s} {done:>10,d} insns  cpu {cpu:5.2f} s  {mips:6.2f} MIPS  calibrated {mips / ref:4.2f}"
-          f"  (wall {done / dt / 1e6:5.2f} MIPS; {hart.code_cache.translations} blocks)")
-    return mips
+    per_round = max(1, insns // rounds)
+
+    def one_slice() -> tuple[int, float]:
+        # CPU time, not wall time: the machine is shared, and wall time measures the neighbours
+        c0 = time.process_time()
+        done = 0
+        while done < per_round:
+            done += hart.run(min(100_000, per_round - done))
+        return done, time.process_time() - c0
+    cal = interleaved(one_slice, rounds)
+    print(f"{label:20s} {cal.rate:6.2f} MIPS  calibrated {cal.ratio:4.2f} (spread {cal.lo:.2f}-{cal.hi:.2f})"
+          f"  reference {cal.ref:.2f} M it/s  [{rounds} x {per_round:,} insns; "
+          f"{hart.code_cache.translations} blocks]")
 
 
 def memset_hart(mib: int, accelerate: bool) -> Hart:
@@ -179,8 +185,9 @@ def memset_hart(mib: int, accelerate: bool) -> Hart:
     return hart
 
 
-def measure_memset(mib: int, ref: float) -> None:
+def measure_memset(mib: int) -> None:
     for accelerate, size in ((True, mib), (False, max(1, mib // 64))):
+        ref = reference_rate(reps=1)                       # just before, in the same process
         hart = memset_hart(size, accelerate)
         insns = 3 * (size << 20)
         before = dict(accel.stats)
@@ -201,15 +208,15 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--insns", type=int, default=5_000_000)
     ap.add_argument("--memset-mib", type=int, default=128)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
-    ref = reference_rate()
-    print(f"reference loop: {ref:.2f} M iterations/s (calibrated = MIPS / this)")
+    print("calibrated = MIPS / the reference loop's M iterations/s, per round; medians of the rounds")
     with tempfile.TemporaryDirectory() as d:
         elf = build_guest(Path(d))
-        measure("M-mode, paging off", elf, args.insns, user=False, ref=ref)
-        measure("U-mode, Sv39", elf, args.insns, user=True, ref=ref)
+        measure("M-mode, paging off", elf, args.insns, user=False, rounds=args.rounds)
+        measure("U-mode, Sv39", elf, args.insns, user=True, rounds=args.rounds)
     if args.memset_mib:
-        measure_memset(args.memset_mib, ref)
+        measure_memset(args.memset_mib)
 
 
 if __name__ == "__main__":

@@ -119,12 +119,12 @@ def first_run(program: str, harts: int, tmp: Path, all_caches: bool) -> float:
 def bench(program: str, harts: int, reps: int) -> None:
     kernel, disk, bootargs = bundled_boot(program)
     config = MachineConfig(kernel=kernel, disk=disk, bootargs=bootargs, harts=harts)
-    runs, recs, cli_runs, cli_recs, colds, installs = [], [], [], [], [], []
-    ref = reference_rate()
+    runs, recs, cli_runs, cli_recs, colds, installs, refs = [], [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(reps):
             colds.append(first_run(program, harts, Path(tmp), all_caches=False))
             installs.append(first_run(program, harts, Path(tmp), all_caches=True))
+            refs.append(reference_rate(reps=1))     # interleaved: CPython's speed can change mid-process
             runs.append(time_run(config))
             recs.append(time_record(config, Path(tmp) / f"{program}{i}.mp"))
             opts = ["--harts", str(harts)]
@@ -148,8 +148,10 @@ def bench(program: str, harts: int, reps: int) -> None:
     print(f"  cli     run {cli_run:.2f} s   record {cli_rec:.2f} s   (CPU of the command; "
           f"fastest {min(cli_runs):.2f} / {min(cli_recs):.2f})")
     qemu = qemu_seconds(kernel, disk, bootargs, harts)
-    print(f"  reference loop {ref:.2f} M it/s; machine.run calibrated "
-          f"{icount / run_only / 1e6 / ref:.2f} (run) {icount / rec_only / 1e6 / ref:.2f} (record)")
+    cal_run = statistics.median(icount / r[1] / 1e6 / ref for r, ref in zip(runs, refs))
+    cal_rec = statistics.median(icount / r[1] / 1e6 / ref for r, ref in zip(recs, refs))
+    print(f"  reference loop {statistics.median(refs):.2f} M it/s; machine.run calibrated "
+          f"{cal_run:.2f} (run) {cal_rec:.2f} (record)  (medians of {reps} rounds, reference before each)")
     if qemu is None:
         print("  QEMU: qemu-system-riscv64 not installed, no ratio")
     else:

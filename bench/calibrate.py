@@ -7,6 +7,11 @@ reference_rate()  M iterations/s of the reference loop
                   MIPS by it gives a figure that does not depend on how fast
                   the host's CPython is ("calibrated MIPS": guest instructions
                   per reference-loop iteration).
+interleaved()     the calibrated figure of some work done in slices: rounds
+                  of (reference loop, one slice), medians of the per-round
+                  rates and ratios, and their spread. CPython's speed can
+                  change within a process, so a reference taken once, before
+                  the work, can be off by a factor of two.
 qemu_seconds()    CPU seconds qemu-system-riscv64 takes to boot the same
                   kernel and disk to power-off, or None without QEMU.
 """
@@ -16,8 +21,10 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import time
+from typing import Callable, NamedTuple
 
 REFERENCE_N = 2_000_000
 
@@ -36,6 +43,35 @@ def reference_rate(reps: int = 3) -> float:
         dt = time.process_time() - t
         best = dt if best is None else min(best, dt)
     return REFERENCE_N / best / 1e6
+
+
+class Calibrated(NamedTuple):
+    """Medians over the rounds of interleaved(); lo/hi: the extreme per-round ratios."""
+    rounds: int
+    rate: float          # M units/s of the work
+    ref: float           # M iterations/s of the reference loop
+    ratio: float         # median of the per-round rate / ref
+    lo: float
+    hi: float
+
+    def __str__(self) -> str:
+        return (f"{self.rate:6.2f} M/s  calibrated {self.ratio:4.2f} (spread {self.lo:.2f}-{self.hi:.2f}, "
+                f"median of {self.rounds} rounds; reference {self.ref:.2f} M it/s)")
+
+
+def interleaved(work: Callable[[], tuple[float, float]], rounds: int = 5) -> Calibrated:
+    """Calibrate `work`, a function doing one slice and returning (units done, CPU seconds):
+    each round times the reference loop once and then one slice."""
+    rates, refs, ratios = [], [], []
+    for _ in range(rounds):
+        ref = reference_rate(reps=1)
+        units, cpu = work()
+        rate = units / cpu / 1e6
+        rates.append(rate)
+        refs.append(ref)
+        ratios.append(rate / ref)
+    return Calibrated(rounds, statistics.median(rates), statistics.median(refs), statistics.median(ratios),
+                      min(ratios), max(ratios))
 
 
 def qemu_command(kernel, disk, bootargs: str, harts: int = 1, mem_mib: int = 128) -> list[str] | None:

@@ -132,7 +132,7 @@ def compile_cached(src: str, filename: str | None = None):
 
 # --- block translations by what was translated ---------------------------------------
 
-_TRANSLATOR_FILES = ("blockreader.py", "emitter.py", "accel.py", "semantics.py", "csr.py", "decode.py",
+_TRANSLATOR_FILES = ("blockreader.py", "emitter.py", "accel.py", "semantics.py", "csr.py", "decode.py", "mmu.py",
                      "encoding.py", "translate.py", "codestore.py")
 _translator_id: str | None = None
 

@@ -91,11 +91,24 @@ def _constants(code: str) -> str:
     return re.sub(r"\bS\b", "0x8000000000000000", code)
 
 
-_PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi rd, rs, 0)
+_PEEPHOLE = [   # adding zero to a register needs no wrap-around mask (mv, addi rd, rs, 0; jr / ret)
     (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
+    (re.compile(r"\((r\d+) \+ \(0\)\) & 0xFFFFFFFFFFFFFFFE$"), r"\1 & 0xFFFFFFFFFFFFFFFE"),
+    # Adding a constant, subtracting: wrap around only when the result left 0..2**64-1.
+    # A comparison costs about half an `&` that allocates a new 64-bit int.
+    (re.compile(r"^(\w+) = \((r\d+) \+ \((\d+)\)\) & 0xFFFFFFFFFFFFFFFF$"),
+     lambda m: f"{m[1]} = u if (u := {m[2]} + {m[3]}) <= 0xFFFFFFFFFFFFFFFF else u - 0x10000000000000000"),
+    (re.compile(r"^(\w+) = \((r\d+) \+ \(-(\d+)\)\) & 0xFFFFFFFFFFFFFFFF$"),
+     lambda m: f"{m[1]} = u if (u := {m[2]} - {m[3]}) >= 0 else u + 0x10000000000000000"),
+    (re.compile(r"^(\w+) = \((\w+) - (\w+)\) & 0xFFFFFFFFFFFFFFFF$"),
+     lambda m: f"{m[1]} = u if (u := {m[2]} - {m[3]}) >= 0 else u + 0x10000000000000000"),
     (re.compile(r"\(0 \+ (r\d+)\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
     (re.compile(r"\((r\d+) \+ 0\) & 0xFFFFFFFFFFFFFFFF$"), r"\1"),
 ]
+
+
+_CONST_WRITE = re.compile(r"( *)(r\d+) = (0x[0-9a-fA-F]+|\d+)$")
+_DEAD = re.compile(r"_ = (0x[0-9a-fA-F]+|\d+)$")
 
 
 def _peephole(line: str) -> str:
@@ -108,10 +121,20 @@ def _reg(n: int) -> str:
     return f"r{n}" if n else "0"
 
 
+class _Arm:
+    """The state of an if/else while its sides are emitted (see _Emitter.add)."""
+
+    def __init__(self, fall: int, taken: int, const: dict, start: int):
+        self.fall, self.taken, self.start = fall, taken, start   # start: its first line
+        self.fall_left, self.taken_left = fall, taken
+        self.const = dict(const)              # what was known at the branch
+        self.fall_const: dict = {}
+
+
 class _Emitter:
     """Generates the body of one block (a trace: see read_block)."""
 
-    def __init__(self, symbolic_pc: bool = False, accelerate: bool = False):
+    def __init__(self, symbolic_pc: bool = False, accelerate: bool = False, diamonds=None):
         # symbolic_pc: the code reads its pc from the parameter `pc` instead of
         # embedding it, so one compiled code object serves every address
         # (one-instruction steps, see translate_single).
@@ -128,6 +151,13 @@ class _Emitter:
         self.jump_target = None                   # target of a final jal
         self.exits: list[list[int]] = []          # registers written before each side exit
         self.kind = "fall"
+        self.diamonds = diamonds or {}            # branch index -> (fall side, taken side) lengths
+        self.arm: _Arm | None = None              # the if/else being emitted
+        self.q = self.l = False                   # uses Q, L: RAM as doublewords, words (mmu.ram_words)
+        self.groups: dict[int, tuple] = {}        # doubleword accesses sharing one check
+        self._group_mark = 0
+        self._next_group = 0
+        self._checks: list[tuple] = []            # (group id, address, page-offset limit, kinds)
 
     def _src(self, r: int) -> str:
         if r == 0:
@@ -147,7 +177,8 @@ class _Emitter:
             "imm_nonzero": str(insn.imm != 0), "bits": hex(insn.bits),
         }
         code = _constants(_expand_macros(sem.code.format(**fields)))
-        return [_peephole(line) for line in code.splitlines()]
+        # a constant written to x0 (the link of j and ret) is no work at all
+        return [_peephole(line) for line in code.splitlines() if not _DEAD.match(line)]
 
     def _pc(self, pc: int, plus: int = 0) -> str:
         """The expression for pc + plus (an address)."""
@@ -171,6 +202,49 @@ class _Emitter:
         return "; ".join(f"x[{r}] = r{r}" for r in regs) or "pass"
 
     def add(self, insn: dec.Insn | None, bits: int, pc: int, idx: int, last: bool) -> None:
+        arm = self.arm
+        mark = len(self.lines)
+        self._add(insn, bits, pc, idx, last)
+        if arm is not None:
+            self.lines[mark:] = ["    " + line for line in self.lines[mark:]]
+            self._arm_step(arm)
+
+    # An if/else (read_block's diamonds): the trace holds the branch, its
+    # fall-through side (f instructions), then its taken side (t), then the code
+    # where they meet. Every instruction keeps its index in the trace (traps and
+    # MMIO exits find their pc as b.pcs[idx]), so the instructions retired
+    # before index i are i minus the instructions of the side not run: the
+    # side that runs adds the other side's length to `left`, and `left - idx`
+    # stays the exact budget everywhere.
+    #
+    #     if not (cond):      # fall-through side
+    #         ...
+    #         left += t
+    #     else:
+    #         left += f
+    #         ...
+    def _arm_step(self, arm: _Arm) -> None:
+        if arm.fall_left:
+            arm.fall_left -= 1
+            if arm.fall_left:
+                return
+            if arm.taken:
+                self.lines.append(f"    left += {arm.taken}")
+            elif len(self.lines) == arm.start:
+                self.lines.append("    pass")               # a side that does nothing (nops)
+            self.lines += ["else:", f"    left += {arm.fall}"]
+            arm.fall_const, self.const = self.const, dict(arm.const)
+            if arm.taken:
+                return
+        else:
+            arm.taken_left -= 1
+            if arm.taken_left:
+                return
+        # where the sides meet, a register is known only if both sides agree on it
+        self.const = {r: v for r, v in arm.fall_const.items() if self.const.get(r) == v}
+        self.arm = None
+
+    def _add(self, insn: dec.Insn | None, bits: int, pc: int, idx: int, last: bool) -> None:
         self.insns.append((pc, bits, insn))
         if insn is None:
             self.lines += ["h._left = left", f"h.illegal({bits:#x}, {idx})"]
@@ -194,6 +268,8 @@ class _Emitter:
             lines = self.snippet(insn, pc, idx, sem)
             if lines and lines[-1].startswith("return "):
                 ret = lines.pop()[len("return "):]
+                if not last and sem.kind == "jump" and not sem.hart:
+                    lines = self._followed_jump(lines)
                 if last:
                     self.next_expr = ret
                     if sem.link and not sem.reads and not self.symbolic:     # jal
@@ -212,6 +288,12 @@ class _Emitter:
                 self.lines.append(f"if h._resync: raise Resync({self._pc(pc, insn.length)})")
             elif last or sem.kind != "jump":
                 self.kind = sem.kind
+
+    @staticmethod
+    def _followed_jump(lines: list[str]) -> list[str]:
+        """A jump the trace follows: its target is known, so only the link write
+        is left (none for a plain j)."""
+        return [line for line in lines if not line.startswith(("t = ", "_ = "))]
 
     def _note_reads(self, insn, sem) -> None:
         for name in sem.reads:
@@ -290,6 +372,10 @@ class _Emitter:
 
     def _branch(self, insn, sem, pc, idx, last) -> None:
         cond = self.snippet(insn, pc, idx, sem)[0]
+        if idx in self.diamonds:
+            self.lines.append(f"if not ({cond}):")
+            self.arm = _Arm(*self.diamonds[idx], self.const, len(self.lines))
+            return
         target = (pc + insn.imm) & M64
         fall = (pc + insn.length) & M64
         if last:
@@ -316,32 +402,155 @@ class _Emitter:
     def _load(self, insn, sem, idx) -> None:
         size, signed = sem.size, sem.signed
         dest = f"r{insn.rd}" if insn.rd else "_"
-        crossing = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
-        self.lines += [
+        if size == 8:
+            # doublewords and words through 64- and 32-bit views of RAM: an aligned
+            # one never crosses a page; a misaligned one takes the slow path
+            guard, fast = " or a & 7", "Q[(o + a) >> 3]"
+            self.q = True
+        elif size == 4:
+            guard, fast = " or a & 3", "L[(o + a) >> 2]"
+            if signed:
+                fast = f"u if (u := {fast}) < 0x80000000 else u + 0xFFFFFFFF00000000"
+            self.l = True
+        else:
+            guard = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
+            fast = _LOADS[(size, signed)]
+        self.lines += self._grouped(idx, f"{dest} = Q[qr + {{k}}]") + [
             self._address(insn),
             "o = R.get(a >> 12)",
-            f"if o is None{crossing}:",
+            f"if o is None{guard}:",
             "    h._left = left",
             f"    {dest} = h.load(a & 0xFFFFFFFFFFFFFFFF, {size}, {signed}, {idx})",
             "    if h._exit: raise MmioExit()",
             "else:",
-            f"    {dest} = {_LOADS[(size, signed)]}",
+            f"    {dest} = {fast}",
         ]
+        if idx in self.groups:
+            self._indent_generic()
         self._write(insn.rd, None)
 
     def _store(self, insn, sem, idx) -> None:
         size = sem.size
         value = self._src(insn.rs2)
-        crossing = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
-        self.lines += [
+        if size == 8:
+            guard, fast = " or a & 7", f"Q[(o + a) >> 3] = {value}"
+            self.q = True
+        elif size == 4:
+            guard, fast = " or a & 3", f"L[(o + a) >> 2] = {value} & 0xFFFFFFFF"
+            self.l = True
+        else:
+            guard = "" if size == 1 else f" or (a & 0xFFF) > {0x1000 - size}"
+            fast = _STORES[size].format(v=value)
+        self.lines += self._grouped(idx, f"Q[qw + {{k}}] = {value}") + [
             self._address(insn),
             "o = W.get(a >> 12)",
-            f"if o is None{crossing}:",
+            f"if o is None{guard}:",
             "    h._left = left",
             f"    h.store(a & 0xFFFFFFFFFFFFFFFF, {size}, {value}, {idx})",
             "else:",
-            "    " + _STORES[size].format(v=value),
+            "    " + fast,
         ]
+        if idx in self.groups:
+            self._indent_generic()
+
+    # --- doubleword groups ---------------------------------------------------------
+    #
+    # Aligned doubleword accesses off one base register, with nothing between them
+    # that could call the hart (and so change a TLB) or write the base other than
+    # by adding a constant (side exits may lie between) -- a prologue's saves, an
+    # epilogue's restores, a pointer walking an array -- share one check: at the first,
+    # if all their addresses lie in one page with read/write TLB entries, and are
+    # aligned, every access of the group takes its fast path (which is what each
+    # own check would have decided, since nothing between them can change the
+    # TLBs); else each takes its ordinary path.
+
+    def prepare(self, insns, diamonds) -> None:
+        """Find the groups of a trace before it is emitted (self.groups)."""
+        arms = {i for b, (f, t) in (diamonds or {}).items() for i in range(b + 1, b + 1 + f + t)}
+        group: list = []
+        base = None
+
+        def close():
+            if len(group) > 1:
+                lo = min(off for _, off, _ in group)
+                hi = max(off for _, off, _ in group)
+                kinds = {kind for _, _, kind in group}
+                for n, (i, off, _) in enumerate(group):
+                    self.groups[i] = (n == 0, base, lo, hi, kinds, (off - lo) // 8)
+            group.clear()
+
+        delta = 0                                     # what the base gained since the group began
+        for idx, (_, _, insn) in enumerate(insns):
+            sem = SEMANTICS[insn.name] if insn is not None else None
+            if sem is None or idx in arms or sem.hart or sem.fast == "amo":
+                close()
+                continue
+            if sem.kind in ("load", "store") and sem.size == 8 and insn.rs1:
+                off = insn.imm + delta
+                if group and (base != insn.rs1 or (off - group[0][1]) % 8):
+                    close()
+                if not group:
+                    base, delta, off = insn.rs1, 0, insn.imm
+                group.append((idx, off, sem.kind))
+                if sem.kind == "load" and insn.rd == base:
+                    close()                           # the base changes after this load
+                continue
+            if not group:
+                continue
+            if insn.name == "addi" and insn.rd == base == insn.rs1:
+                delta += insn.imm                     # a pointer stepping on: offsets follow it
+                continue
+            if sem.kind in ("op", "jump", "branch") and not (sem.writes_rd and insn.rd == base):
+                continue                              # cannot touch the hart or the base
+            close()
+        close()
+
+    def _grouped(self, idx: int, fast: str) -> list[str]:
+        """The group check (first access of a group) and the fast access of a grouped one;
+        its ordinary path follows, indented under `else:` by _indent_generic."""
+        g = self.groups.get(idx)
+        if g is None:
+            return []
+        first, base, lo, hi, kinds, k = g
+        self.q = True
+        out = []
+        if first:
+            gid = self._next_group
+            self._next_group += 1
+            a = self._src(base)
+            if lo:
+                out.append(f"a = {a} + ({lo})")
+                a = "a"
+            self._checks.append((gid, a, 0x1000 - (hi - lo + 8), kinds))
+            out.append(f"@@GROUP {len(self._checks) - 1}@@")
+        else:
+            gid = self._next_group - 1
+        fast = fast.replace("qw", f"qw{gid}").replace("qr", f"qr{gid}")
+        self._group_mark = len(self.lines) + len(out) + 3
+        return out + ["if g:", "    " + fast.replace(" + {k}]", f" + {k}]" if k else "]"), "else:"]
+
+    def _group_check(self, k: int, looping: bool) -> list[str]:
+        """The check of group k. In a block that loops, a check that passed is
+        remembered (c<gid>: the address it passed for) until the block next calls
+        into the hart (which may change the TLBs): a round whose base register
+        holds the same value again skips it."""
+        gid, a, limit, kinds = self._checks[k]
+        fill = []
+        if "store" in kinds:
+            fill.append(f"qw{gid} = (W[{a} >> 12] + {a}) >> 3")
+        if "load" in kinds:
+            fill.append(f"qr{gid} = (R[{a} >> 12] + {a}) >> 3")
+        # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
+        check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:"] + ["        " + f for f in fill]
+        if looping:
+            return [f"if {a} == c{gid}:", "    g = True", f"elif not {a} & 7 and ({a} & 0xFFF) <= {limit}:",
+                    "    try:"] + ["        " + f for f in fill] + [
+                    f"        c{gid} = {a}", "        g = True", "    except KeyError:", "        g = False",
+                    "else:", "    g = False"]
+        return check + ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
+
+    def _indent_generic(self) -> None:
+        self.lines[self._group_mark:] = ["    " + line for line in self.lines[self._group_mark:]]
 
     def _loop_back(self, start: int) -> str | None:
         """If the trace ends by jumping back to its start, the condition for that."""
@@ -349,11 +558,22 @@ class _Emitter:
             return self.branch[0]
         if self.kind == "jump" and self.jump_target == start:
             return "True"
+        if self.kind == "jump" and self.jump_target is None and self.next_expr is not None:
+            return f"{self.next_expr} == {start:#x}"     # an indirect jump, as a return to the start
         return None
+
+    def _exit_pc(self) -> str:
+        """Where a looping block goes when it does not go round again."""
+        if self.branch is not None:
+            return f"{self.branch[2]:#x}"
+        if self.kind == "jump" and self.jump_target is None:
+            return self.next_expr
+        return "None"
 
     def _bulk(self, n: int) -> list[str]:
         """Lines that start a loop round by running as many rounds as accel.bulk can at once."""
-        p = self.plan = accel.plan(self.insns) if self.accelerate else None
+        # (a trace with an if/else is not a straight-line loop body)
+        p = self.plan = accel.plan(self.insns) if self.accelerate and not self.diamonds else None
         if p is None:
             return []
         regs = ", ".join(f"r{r}" for r in p[1]) + ("," if len(p[1]) == 1 else "")
@@ -367,12 +587,38 @@ class _Emitter:
             f"        left, ({regs}) = _t",
         ]
 
+    @staticmethod
+    def _dead_constants(lines: list[str]) -> list[str]:
+        """Drop `rN = <constant>` when the next line overwrites rN without reading it
+        (auipc then the jalr's link: nothing between can see the first value)."""
+        out = []
+        for i, line in enumerate(lines):
+            m = _CONST_WRITE.match(line)
+            if m and i + 1 < len(lines):
+                after = lines[i + 1]
+                prefix = f"{m.group(1)}{m.group(2)} = "
+                if after.startswith(prefix) and not re.search(rf"\b{m.group(2)}\b", after[len(prefix):]):
+                    continue
+            out.append(line)
+        return out
+
     def source(self, name: str, n: int, start: int, fallthrough: int, may_loop: bool) -> str:
-        load = "; ".join(f"r{r} = x[{r}]" for r in sorted(self.used))
+        self.lines = self._dead_constants(self.lines)
+        load = "; ".join(["Q = h._ctx.q"] * self.q + ["L = h._ctx.l"] * self.l
+                         + [f"r{r} = x[{r}]" for r in sorted(self.used)])
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []
+        cached = [f"c{gid}" for gid, _, _, _ in self._checks] if loop is not None else []
+        forget = " = ".join(cached) + " = None" if cached else None
         for line in self.lines:
+            pad = line[:len(line) - len(line.lstrip())]
+            if line.strip().startswith("@@GROUP"):
+                body += [pad + check for check in self._group_check(int(line.split()[1].rstrip("@")), bool(cached))]
+                continue
+            if forget and line.strip() == "h._left = left":
+                body += [line, pad + forget]             # the hart may change the TLBs
+                continue
             if line.strip().startswith("@@WRITEBACK"):
                 k = int(line.split()[1].rstrip("@"))
                 # in a loop every register may have changed in an earlier round
@@ -382,6 +628,8 @@ class _Emitter:
             # A loop inside one Python call: round after round while the budget
             # holds a whole round (the dispatcher checked the first one).
             head = self._bulk(n)
+            if forget:
+                head = [h for line in head for h in ([line, "    " + forget] if "_P.run" in line else [line])]
             body = head[:1] + ["while True:"] + ["    " + line for line in head[1:] + body] + [
                 f"    if {loop}:",
                 f"        left -= {n}",
@@ -390,13 +638,15 @@ class _Emitter:
                 f"        _n = {start:#x}",
                 "        break",
                 f"    left -= {n}",
-                f"    _n = {self.branch[2]:#x}" if self.branch else "    _n = None",
+                f"    _n = {self._exit_pc()}",
                 "    break",
             ]
         elif self.next_expr is not None:
             body.append(f"_n = {self.next_expr}")
         if not body:
             body = ["pass"]
+        if forget:
+            load = "; ".join(x for x in (forget, load) if x)
         extra = ", pc=0" if self.symbolic else ""
         if self.plan is not None:
             extra += f", _P=PLAN({self.plan!r})"         # prepared once, when the block is defined

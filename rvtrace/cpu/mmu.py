@@ -20,6 +20,7 @@ stale entries is one the specification allows.
 from __future__ import annotations
 
 import struct
+import sys
 
 from rvtrace.cpu.arch import (CAUSE_FETCH_ACCESS, CAUSE_FETCH_PAGE_FAULT, CAUSE_LOAD_ACCESS,
                               CAUSE_LOAD_PAGE_FAULT, CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD,
@@ -37,13 +38,44 @@ MAX_CONTEXTS = 64
 _Q = struct.Struct("<Q")
 
 
+class _Words:
+    """RAM as little-endian words of `size` bytes where a native view cannot serve
+    (a big-endian host, a RAM size not a multiple of the word)."""
+
+    def __init__(self, ram, size: int):
+        self.ram, self.size = ram, size
+
+    def __getitem__(self, i: int) -> int:
+        n = self.size
+        return int.from_bytes(self.ram[n * i:n * i + n], "little")
+
+    def __setitem__(self, i: int, value: int) -> None:
+        n = self.size
+        self.ram[n * i:n * i + n] = value.to_bytes(n, "little")
+
+
+def ram_words(ram, size: int):
+    """RAM indexed by aligned word of `size` (4 or 8) bytes, for translated code's
+    aligned loads and stores: a memoryview of it where that is little-endian."""
+    if sys.byteorder == "little" and len(ram) % size == 0:
+        try:
+            view = memoryview(ram).cast("B").cast({4: "I", 8: "Q"}[size])
+            if view.itemsize == size:
+                return view
+        except (TypeError, ValueError):
+            pass
+    return _Words(ram, size)
+
+
 class Context:
     """Caches valid for one privilege view of one address space."""
-    __slots__ = ("r", "w", "x", "blocks", "singles")
+    __slots__ = ("r", "w", "x", "blocks", "singles", "q", "l")
 
-    def __init__(self):
+    def __init__(self, ram):
         self.r, self.w, self.x = {}, {}, {}
         self.blocks, self.singles = {}, {}
+        # RAM by doubleword and by word, for translated code's aligned accesses
+        self.q, self.l = ram_words(ram, 8), ram_words(ram, 4)
 
     def clear(self):
         for d in (self.r, self.w, self.x, self.blocks, self.singles):
@@ -65,7 +97,7 @@ class Mmu:
             if len(self._contexts) >= MAX_CONTEXTS:
                 self._contexts.clear()           # many address spaces came and went
                 self._w_owners.clear()
-            ctx = self._contexts[key] = Context()
+            ctx = self._contexts[key] = Context(self.ram)
         self._ctx = ctx
         self._dpriv = dpriv
 

@@ -215,7 +215,9 @@ SEMANTICS: dict[str, Sem] = {
     "andi": _op("{rd} = {rs1} & ({imm} & M)"),
     "slli": _op("{rd} = ({rs1} << {imm}) & M"),
     "srli": _op("{rd} = {rs1} >> {imm}"),
-    "srai": _op("{rd} = (S64({rs1}) >> {imm}) & M"),
+    # arithmetic shifts: a non-negative value shifts as it is, a negative one gains the
+    # top bits (a comparison is cheaper than sign arithmetic on 64-bit Python ints)
+    "srai": _op("{rd} = {rs1} >> {imm} if {rs1} < S else ({rs1} >> {imm}) | (M ^ (M >> {imm}))"),
     # register-register
     "add": _op("{rd} = ({rs1} + {rs2}) & M"),
     "sub": _op("{rd} = ({rs1} - {rs2}) & M"),
@@ -224,7 +226,7 @@ SEMANTICS: dict[str, Sem] = {
     "sltu": _op("{rd} = 1 if {rs1} < {rs2} else 0"),
     "xor": _op("{rd} = {rs1} ^ {rs2}"),
     "srl": _op("{rd} = {rs1} >> ({rs2} & 63)"),
-    "sra": _op("{rd} = (S64({rs1}) >> ({rs2} & 63)) & M"),
+    "sra": _op("{rd} = {rs1} >> ({rs2} & 63) if {rs1} < S else ({rs1} >> ({rs2} & 63)) | (M ^ (M >> ({rs2} & 63)))"),
     "or": _op("{rd} = {rs1} | {rs2}"),
     "and": _op("{rd} = {rs1} & {rs2}"),
     # 32-bit operations, results sign-extended

@@ -34,10 +34,12 @@ from rvtrace.cpu.signals import Trap
 __all__ = ["Block", "CodeCache", "MAX_BLOCK", "block_source", "find_block", "translate_single"]
 
 
-def block_source(insns, fallthrough: int, may_loop: bool, accelerate: bool = False) -> str:
+def block_source(insns, fallthrough: int, may_loop: bool, accelerate: bool = False, diamonds=None) -> str:
     """Python source for a trace [(pc, bits, insn)]. may_loop: a trace that ends by
-    jumping back to its start may run several rounds in one call (and in bulk)."""
-    em = _Emitter(accelerate=accelerate)
+    jumping back to its start may run several rounds in one call (and in bulk).
+    diamonds: its if/else branches, as read_block returns them."""
+    em = _Emitter(accelerate=accelerate, diamonds=diamonds)
+    em.prepare(insns, diamonds)
     last = len(insns) - 1
     for idx, (pc, bits, insn) in enumerate(insns):
         em.add(insn, bits, pc, idx, idx == last)
@@ -192,8 +194,8 @@ def _translate(hart, pc: int, ppc: int) -> Block:
     key = _key(hart, pc)
     ram = hart.ram
     page_index = ppc - hart.ram_base - (pc & 0xFFF)
-    insns, read_pages, fall, cut = read_block(hart, pc, hart.max_block, hart._watch)
-    src = block_source(insns, fall, key[-1], hart.accel)
+    insns, read_pages, fall, cut, diamonds = read_block(hart, pc, hart.max_block, hart._watch)
+    src = block_source(insns, fall, key[-1], hart.accel, diamonds)
     code = compile(src, codestore.code_name(src), "exec")
     fn = _function(code, pc)
     pcs = [p for p, _, _ in insns] + [fall]
@@ -213,7 +215,7 @@ def _translate(hart, pc: int, ppc: int) -> Block:
 
 def _cold_block(hart, pc: int, ppc: int) -> Block:
     """A block that runs as pre-decoded steps until it has run hart.hot_after times."""
-    insns, read_pages, fall, _ = read_block(hart, pc, hart.max_block, hart._watch)
+    insns, read_pages, fall, _, _ = read_block(hart, pc, hart.max_block, hart._watch)
     pcs = [p for p, _, _ in insns] + [fall]
     block = Block(None, len(insns), pcs, frozenset(read_pages), "")
 

@@ -258,3 +258,37 @@ def test_user_store_to_code_page_then_execute():
     h.x[10], h.x[11] = DATA_VA + 8, asm("addi", rd=5, rs1=0, imm=7)
     h.run(3)
     assert h.x[5] == 7
+
+
+def test_a_looping_block_sees_a_pte_it_rewrites():
+    """A loop whose doubleword group passed its TLB check in one round, then remaps
+    the group's page through a page-table store: the next round writes to the new
+    page, as single steps do."""
+    words = [
+        asm("sd", rs1=10, rs2=5, imm=0),              # loop: a doubleword group off x10
+        asm("sd", rs1=10, rs2=5, imm=8),
+        asm("sd", rs1=12, rs2=11, imm=0),             # rewrite the leaf PTE of DATA_VA,
+        asm("xor", rd=11, rs1=11, rs2=13),            # to the other page each round
+        asm("sd", rs1=10, rs2=5, imm=16),             # through the new mapping (refills the TLB)
+        asm("addi", rd=5, rs1=5, imm=1),
+        asm("addi", rd=8, rs1=8, imm=-1),
+        asm("bne", rs1=8, rs2=0, imm=-28),
+        asm("jal", rd=0, imm=0),
+    ]
+    other_pa = DATA_PA + 0x1000
+    results = []
+    for stepped in (False, True):
+        h, pt = paged_hart(words, 0)
+        h.hot_after = 0
+        slot = pt.map(DATA_VA, DATA_PA, R | W | A | D | U)
+        pt.map(0x700000, slot & ~0xFFF, R | W | A | D | U)          # the leaf table, writable from U
+        h.x[5], h.x[8], h.x[10] = 100, 6, DATA_VA
+        h.x[11], h.x[12] = ((other_pa >> 12) << 10) | R | W | A | D | U | V, 0x700000 + (slot & 0xFFF)
+        h.x[13] = ((other_pa ^ DATA_PA) >> 12) << 10
+        n = 8 * 6
+        done = sum(h.run(1) for _ in range(n)) if stepped else h.run(n)
+        assert done == n
+        results.append((list(h.x), h.pc, h.bus.get64(DATA_PA), h.bus.get64(other_pa)))
+    assert results[0] == results[1]
+    assert results[0][2:] == (104, 105)
+    assert (h.bus.get64(DATA_PA + 16), h.bus.get64(other_pa + 16)) == (105, 104)

@@ -151,3 +151,119 @@ def test_a_cold_loop_turns_hot_and_counts_exactly():
         for _ in range(80):
             ref.run(1)
         assert _state(h) == _state(ref) and h.instret == 80
+
+
+def _length(word: int) -> int:
+    return 4 if word & 3 == 3 else 2
+
+
+def _if_else(branch: str, a: int, b: int, fall: list[int], taken: list[int]) -> list[int]:
+    """`branch a, b` to the taken side; the fall-through side ends with a j over it
+    (no j when the taken side is empty: an if without else)."""
+    fall_bytes = sum(map(_length, fall)) + (4 if taken else 0)
+    out = [asm(branch, rs1=a, rs2=b, imm=4 + fall_bytes), *fall]
+    if taken:
+        out.append(asm("jal", rd=0, imm=4 + sum(map(_length, taken))))
+    return out + taken
+
+
+straight = st.lists(insn.filter(lambda w: w & 0x7F != 0x63), min_size=0, max_size=5)
+if_else = st.builds(_if_else, st.sampled_from(["beq", "bne", "blt", "bge", "bltu", "bgeu"]), reg, reg,
+                    straight.filter(bool), straight)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(insn.filter(lambda w: w & 0x7F != 0x63).map(lambda w: [w]), if_else),
+                min_size=1, max_size=12),
+       st.dictionaries(st.sampled_from(REGS[1:]), st.integers(0, (1 << 64) - 1)),
+       st.binary(min_size=256, max_size=256), st.sampled_from([1, 2, 3, 5, 8, 1000]))
+def test_if_else_blocks_agree_with_steps_under_every_budget(parts, seed_regs, data, budget):
+    """Both sides of a branch that meet again run inside one block (an if/else);
+    state and count equal single-stepping however the budget cuts the run."""
+    program = [w for part in parts for w in part]
+    program.append(asm("jal", rd=0, imm=0))
+    stepped = _fresh(program, seed_regs, data)
+    n = 0
+    while stepped.pc != RAM_BASE + sum(map(_length, program[:-1])):
+        assert stepped.run(1) == 1 and n < len(program)
+        n += 1
+    for hot_after in (0, 10 ** 9):
+        h = _fresh(program, seed_regs, data)
+        h.hot_after = hot_after
+        done = 0
+        while done < n:
+            done += h.run(min(budget, n - done))
+        assert _state(h) == _state(stepped) and h.instret == n
+
+
+def test_an_else_placed_before_the_branch_runs_in_the_block():
+    """gcc's layout: the taken side sits before the branch and falls into the join,
+    the fall-through side jumps back to it. A loop round holds both sides."""
+    words = [
+        asm("addi", rd=9, rs1=9, imm=3),             # 0  taken side: x9 += 3
+        asm("add", rd=7, rs1=7, rs2=9),              # 4  join: x7 += x9
+        asm("addi", rd=5, rs1=5, imm=-1),            # 8
+        asm("beq", rs1=5, rs2=0, imm=24),            # 12 done -> 36
+        asm("andi", rd=6, rs1=5, imm=1),             # 16 loop start (entered at 16)
+        asm("bne", rs1=6, rs2=0, imm=-20),           # 20 odd: taken side at 0
+        asm("addi", rd=9, rs1=9, imm=-1),            # 24 fall side: x9 -= 1
+        asm("jal", rd=0, imm=-24),                   # 28 to the join at 4
+        asm("jal", rd=0, imm=0),                     # 32
+        asm("jal", rd=0, imm=0),                     # 36 done: spin
+    ]
+    ref = _fresh(words, {5: 40}, bytes(256))
+    ref.pc = RAM_BASE + 16
+    states = [_state(ref)]
+    while ref.pc != RAM_BASE + 36:
+        assert ref.run(1) == 1 and len(states) < 400
+        states.append(_state(ref))
+    total = len(states) - 1
+    for budget in (1, 2, 3, 4, 7, 13, 1000):
+        h = _fresh(words, {5: 40}, bytes(256))
+        h.pc, h.hot_after = RAM_BASE + 16, 0
+        done = 0
+        while done < total:
+            step = min(budget, total - done)
+            assert h.run(step) == step
+            done += step
+            assert _state(h) == states[done], (budget, done)
+    assert any("else:" in b.source for b in h.code_cache.blocks.values())
+
+
+doubleword = st.builds(lambda n, r, o: asm(n, rd=r, rs1=2, imm=o) if n == "ld" else asm(n, rs1=2, rs2=r, imm=o),
+                       st.sampled_from(["ld", "sd"]), st.sampled_from([1, 3, 5, 8, 9]),
+                       st.sampled_from([-16, -8, 0, 8, 16, 24]))
+
+
+base_step = st.builds(lambda i: asm("addi", rd=2, rs1=2, imm=i), st.sampled_from([-16, -4, 8, 2040]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(doubleword, doubleword, base_step,   # other instructions leave the base (x2) alone
+                          insn.filter(lambda w: w & 0x7F != 0x63 and (w >> 7) & 31 != 2)),
+                min_size=2, max_size=16),
+       st.sampled_from([0, 8, 4, 16, 4080, 4088, 4092]), st.binary(min_size=256, max_size=256),
+       st.sampled_from([1, 3, 1000]))
+def test_doubleword_groups_agree_with_steps(words, base, data, budget):
+    """Doublewords off one base register share one page-and-alignment check: with a
+    base that is misaligned, or whose accesses straddle a page, each takes its
+    own path. State and count equal single-stepping."""
+    program = words + [asm("jal", rd=0, imm=0)]
+    n = len(words)
+
+    def state(h):
+        lo = DATA - RAM_BASE - 4096
+        return list(h.x), h.pc, bytes(h.bus.ram[lo:lo + 3 * 4096])
+    harts = []
+    for hot_after in (None, 0):
+        h = _fresh(program, {2: DATA + base}, data)
+        if hot_after is None:
+            done = sum(h.run(1) for _ in range(n))
+        else:
+            h.hot_after = hot_after
+            done = 0
+            while done < n:
+                done += h.run(min(budget, n - done))
+        assert done == n
+        harts.append(h)
+    assert state(harts[0]) == state(harts[1])
