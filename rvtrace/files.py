@@ -7,10 +7,14 @@ with one line. Outputs are written beside their target under a temporary
 name and renamed into place when complete; an existing target is kept as
 NAME.old (as perf keeps perf.data.old), and an output that is one of the
 run's inputs is refused before anything is written.
+
+rvtrace's own caches (kernel symbols, compressed headers) live in a private
+directory and are believed only as far as they are ours: see `read_private`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -104,3 +108,60 @@ def put_in_place(partial: Path, target: Path) -> Path | None:
         os.replace(target, kept)
     os.replace(partial, target)
     return kept
+
+
+# --- private cache files ---------------------------------------------------------------
+
+def cache_dir() -> Path:
+    """$RVTRACE_CACHE, else $XDG_CACHE_HOME/rvtrace, else ~/.cache/rvtrace."""
+    if os.environ.get("RVTRACE_CACHE"):
+        return Path(os.environ["RVTRACE_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rvtrace"
+
+
+def private_dir(d: Path) -> bool:
+    """Create `d` private to this user if needed; True when it is safe to trust what is in it."""
+    try:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.stat(d, follow_symlinks=False)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+            and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+DIGEST = 32
+
+
+def read_private(path: Path, magic: bytes, max_bytes: int) -> bytes | None:
+    """The body of a cache file written by write_private, or None unless it is a regular
+    file of ours, at most max_bytes, starting with `magic` and the SHA-256 of the body."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size > max_bytes:
+            return None
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    head, digest, body = raw[:len(magic)], raw[len(magic):len(magic) + DIGEST], raw[len(magic) + DIGEST:]
+    if head != magic or hashlib.sha256(body).digest() != digest:
+        return None
+    return body
+
+
+def write_private(path: Path, magic: bytes, body: bytes, keep: int) -> None:
+    """Write a cache file atomically (a concurrent reader sees the old file or this one),
+    then remove all but the `keep` newest files of its directory with its suffix.
+    Raises OSError (a full or read-only disk)."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(magic + hashlib.sha256(body).digest() + body)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    files = sorted(path.parent.glob(f"*{path.suffix}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import zlib
 from pathlib import Path
 
-from rvtrace.record.kernelcache import cache_dir, private_dir
+from rvtrace.files import cache_dir, private_dir, read_private, write_private
 
 MAGIC = b"rvtrace-blob-cache 1\n"
-DIGEST = 32
 MAX_FILES = 8                 # two per guest build (kernel and disk): a few builds back
 MIN_BYTES = 64 << 10          # smaller inputs compress faster than a cache look-up
 MAX_BYTES = 64 << 20          # larger ones are compressed each time: the cache stays small
@@ -50,39 +48,15 @@ def compressed(data: bytes, level: int) -> bytes:
     else:
         blob = zlib.compress(data, level)
         try:
-            _store(d, path, blob)
+            write_private(path, MAGIC, blob, MAX_FILES)
         except OSError:       # a full or read-only disk: no cache, same bytes
             pass
     return blob
 
 
 def _load(path: Path, data: bytes) -> bytes | None:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-        # zlib never makes a stream much larger than its input.
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() \
-                or st.st_size > len(data) + len(data) // 100 + 1024:
-            return None
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    head, digest, blob = raw[:len(MAGIC)], raw[len(MAGIC):len(MAGIC) + DIGEST], raw[len(MAGIC) + DIGEST:]
-    if head != MAGIC or hashlib.sha256(blob).digest() != digest:
-        return None
-    if len(blob) < 6 or blob[-4:] != zlib.adler32(data).to_bytes(4, "big"):
+    # zlib never makes a stream much larger than its input.
+    blob = read_private(path, MAGIC, len(data) + len(data) // 100 + 1024 + len(MAGIC) + 32)
+    if blob is None or len(blob) < 6 or blob[-4:] != zlib.adler32(data).to_bytes(4, "big"):
         return None           # not a stream of these bytes
     return blob
-
-
-def _store(d: Path, path: Path, blob: bytes) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + hashlib.sha256(blob).digest() + blob)
-        os.replace(tmp, path)     # atomic: a concurrent recording sees the old file or this one
-    finally:
-        tmp.unlink(missing_ok=True)
-    files = sorted(d.glob("blob-*.zlib"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[MAX_FILES:]:
-        old.unlink(missing_ok=True)

@@ -18,26 +18,17 @@ file too large is ignored, and only the newest MAX_FILES are kept.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import stat
 from pathlib import Path
 
+from rvtrace.files import cache_dir, private_dir, read_private, write_private
 from rvtrace.kernel import image as image_module
 from rvtrace.kernel.image import KernelImage
 
 _SOURCE = Path(image_module.__file__)
 MAGIC = b"rvtrace-symbol-cache 1\n"
-DIGEST = 32
 MAX_FILES = 16               # kernels remembered; older ones are removed
 MAX_FILE_BYTES = 32 << 20    # far above any kernel's symbols
-
-
-def cache_dir() -> Path:
-    if os.environ.get("RVTRACE_CACHE"):
-        return Path(os.environ["RVTRACE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rvtrace"
 
 
 def _key(data: bytes) -> str:
@@ -49,28 +40,10 @@ def _key(data: bytes) -> str:
     return h.hexdigest()[:24]
 
 
-def private_dir(d: Path) -> bool:
-    """Create `d` private to this user if needed; True when it is safe to trust what is in it."""
-    try:
-        d.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.stat(d, follow_symlinks=False)
-    except OSError:
-        return False
-    return (stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
-            and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
-
-
 def _load(path: Path):
     """The cached state in `path`, or None when it is absent or fails any check."""
-    try:
-        st = os.stat(path, follow_symlinks=False)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid() or st.st_size > MAX_FILE_BYTES:
-            return None
-        blob = path.read_bytes()
-    except OSError:
-        return None
-    head, digest, body = blob[:len(MAGIC)], blob[len(MAGIC):len(MAGIC) + DIGEST], blob[len(MAGIC) + DIGEST:]
-    if head != MAGIC or hashlib.sha256(body).digest() != digest:
+    body = read_private(path, MAGIC, MAX_FILE_BYTES)
+    if body is None:
         return None
     try:
         state = pickle.loads(body)
@@ -79,16 +52,8 @@ def _load(path: Path):
     return state if isinstance(state, dict) else None
 
 
-def _store(d: Path, path: Path, state: dict) -> None:
-    body = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(MAGIC + hashlib.sha256(body).digest() + body)
-    os.replace(tmp, path)
-    files = sorted(d.glob("kernel-*.symbols"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in files[MAX_FILES:]:
-        old.unlink(missing_ok=True)
+def _store(path: Path, state: dict) -> None:
+    write_private(path, MAGIC, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL), MAX_FILES)
 
 
 def kernel_image(data: bytes) -> KernelImage:
@@ -111,7 +76,7 @@ def kernel_image(data: bytes) -> KernelImage:
     state["_lines"] = None
     if usable:
         try:
-            _store(d, path, state)
+            _store(path, state)
         except Exception:      # a full or read-only disk: no cache, same answers
             pass
     return image

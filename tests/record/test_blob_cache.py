@@ -8,6 +8,7 @@ import zlib
 
 import pytest
 
+from rvtrace.files import write_private
 from rvtrace.record import blobcache
 
 
@@ -45,7 +46,7 @@ def test_a_damaged_or_foreign_entry_is_not_believed(cache):
     entry.write_bytes(bytes(raw))
     assert blobcache.compressed(data, 6) == zlib.compress(data, 6)
     # A well-formed entry holding another file's stream under this name: zlib's trailer tells.
-    blobcache._store(cache, entry, zlib.compress(other, 6))
+    write_private(entry, blobcache.MAGIC, zlib.compress(other, 6), blobcache.MAX_FILES)
     assert blobcache._load(entry, data) is None
     assert blobcache.compressed(data, 6) == zlib.compress(data, 6)
 
