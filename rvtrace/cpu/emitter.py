@@ -530,10 +530,9 @@ class _Emitter:
         return out + ["if g:", "    " + fast.replace(" + {k}]", f" + {k}]" if k else "]"), "else:"]
 
     def _group_check(self, k: int, looping: bool) -> list[str]:
-        """The check of group k. In a block that loops, a check that passed is
-        remembered (c<gid>: the address it passed for) until the block next calls
-        into the hart (which may change the TLBs): a round whose base register
-        holds the same value again skips it."""
+        """The check of group k. In a block that loops, what a check that passed
+        found is remembered until the block next calls into the hart (which may
+        change the TLBs): see _looping_check."""
         gid, a, limit, kinds = self._checks[k]
         fill = []
         if "store" in kinds:
@@ -543,11 +542,31 @@ class _Emitter:
         # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
         check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:"] + ["        " + f for f in fill]
         if looping:
-            return [f"if {a} == c{gid}:", "    g = True", f"elif not {a} & 7 and ({a} & 0xFFF) <= {limit}:",
-                    "    try:"] + ["        " + f for f in fill] + [
-                    f"        c{gid} = {a}", "        g = True", "    except KeyError:", "        g = False",
-                    "else:", "    g = False"]
+            return self._looping_check(gid, a, limit, kinds)
         return check + ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
+
+    @staticmethod
+    def _looping_check(gid: int, a: str, limit: int, kinds) -> list[str]:
+        """The check of a group in a block that loops. It remembers, until the block
+        next calls into the hart, the address it passed for (c<gid>: a base that
+        holds still, the stack pointer) and the range of bases in that page that
+        pass too (l<gid>..e<gid>, with the page's TLB value d<gid>: a base walking
+        an array checks its page once, not every round). Both kinds of access use
+        one index: the read and write TLBs of a context give a page the same value
+        (one translation), and the fill makes sure of it."""
+        tlbs = (["W"] if "store" in kinds else []) + (["R"] if "load" in kinds else [])
+        names = " = ".join((["qw" + str(gid)] if "store" in kinds else [])
+                           + (["qr" + str(gid)] if "load" in kinds else []))
+        same = [f"        if {t}[{a} >> 12] != d{gid}: raise KeyError" for t in tlbs[1:]]
+        return [f"if {a} == c{gid}:", "    g = True",
+                f"elif l{gid} <= {a} <= e{gid} and not {a} & 7:",
+                f"    {names} = (d{gid} + {a}) >> 3", f"    c{gid} = {a}", "    g = True",
+                f"elif not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:",
+                f"        d{gid} = {tlbs[0]}[{a} >> 12]"] + same + [
+                f"        {names} = (d{gid} + {a}) >> 3",
+                f"        l{gid} = {a} & ~0xFFF", f"        e{gid} = l{gid} + {limit}",
+                f"        c{gid} = {a}", "        g = True", "    except KeyError:", "        g = False",
+                "else:", "    g = False"]
 
     def _indent_generic(self) -> None:
         self.lines[self._group_mark:] = ["    " + line for line in self.lines[self._group_mark:]]
@@ -609,8 +628,11 @@ class _Emitter:
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []
-        cached = [f"c{gid}" for gid, _, _, _ in self._checks] if loop is not None else []
-        forget = " = ".join(cached) + " = None" if cached else None
+        gids = [gid for gid, _, _, _ in self._checks] if loop is not None else []
+        cached = [f"c{gid}" for gid in gids]
+        # forget what group checks passed: no address, an empty range
+        forget = (" = ".join(cached) + " = None; " + " = ".join(f"e{gid}" for gid in gids) + " = -1"
+                  if cached else None)
         for line in self.lines:
             pad = line[:len(line) - len(line.lstrip())]
             if line.strip().startswith("@@GROUP"):
@@ -646,7 +668,7 @@ class _Emitter:
         if not body:
             body = ["pass"]
         if forget:
-            load = "; ".join(x for x in (forget, load) if x)
+            load = "; ".join(x for x in (forget, " = ".join(f"l{gid}" for gid in gids) + " = 0", load) if x)
         extra = ", pc=0" if self.symbolic else ""
         if self.plan is not None:
             extra += f", _P=PLAN({self.plan!r})"         # prepared once, when the block is defined
