@@ -158,7 +158,8 @@ class _Emitter:
         self.q = self.l = False                   # uses Q, L: RAM as doublewords, words (mmu.ram_words)
         self.groups: dict[int, tuple] = {}        # doubleword accesses sharing one check
         self._group_mark = 0
-        self._group_fast = ""
+        self._group_fast: list[str] = []          # fast accesses under the open group's `else:`
+        self._group_end = -1                      # len(self.lines) just after them
         self._next_group = 0
         self._checks: list[tuple] = []            # (group id, address, page-offset limit, kinds)
 
@@ -531,8 +532,15 @@ class _Emitter:
         else:
             gid = self._next_group - 1
         fast = fast.replace("qw", f"qw{gid}").replace("qr", f"qr{gid}")
+        fast = fast.replace(" + {k}]", f" + {k}]" if k else "]")
+        if not first and len(self.lines) == self._group_end:
+            # right after another access of the group: one `if not g:` for both
+            del self.lines[-1 - len(self._group_fast):]
+            self._group_mark = len(self.lines)
+            self._group_fast.append(fast)
+            return []
         self._group_mark = len(self.lines) + len(out) + 1
-        self._group_fast = fast.replace(" + {k}]", f" + {k}]" if k else "]")
+        self._group_fast = [fast]
         return out + ["if not g:"]
 
     def _group_check(self, k: int, looping: bool) -> list[str]:
@@ -576,7 +584,8 @@ class _Emitter:
 
     def _indent_generic(self) -> None:
         self.lines[self._group_mark:] = ["    " + line for line in self.lines[self._group_mark:]]
-        self.lines += ["else:", "    " + self._group_fast]
+        self.lines += ["else:"] + ["    " + fast for fast in self._group_fast]
+        self._group_end = len(self.lines)
 
     def _loop_back(self, start: int) -> str | None:
         """If the trace ends by jumping back to its start, the condition for that."""
