@@ -161,7 +161,7 @@ class _Emitter:
         self._group_fast: list[str] = []          # fast accesses under the open group's `else:`
         self._group_end = -1                      # len(self.lines) just after them
         self._next_group = 0
-        self._checks: list[tuple] = []            # (group id, address, page-offset limit, kinds)
+        self._checks: list[tuple] = []            # (group id, address, page-offset limit, kinds, base)
 
     def _src(self, r: int) -> str:
         if r == 0:
@@ -527,7 +527,7 @@ class _Emitter:
             if lo:
                 out.append(f"a = {a} + ({lo})")
                 a = "a"
-            self._checks.append((gid, a, 0x1000 - (hi - lo + 8), kinds))
+            self._checks.append((gid, a, 0x1000 - (hi - lo + 8), kinds, base))
             out.append(f"@@GROUP {len(self._checks) - 1}@@")
         else:
             gid = self._next_group - 1
@@ -547,7 +547,7 @@ class _Emitter:
         """The check of group k. In a block that loops, what a check that passed
         found is remembered until the block next calls into the hart (which may
         change the TLBs): see _looping_check."""
-        gid, a, limit, kinds = self._checks[k]
+        gid, a, limit, kinds, base = self._checks[k]
         fill = []
         if "store" in kinds:
             fill.append(f"qw{gid} = (W[{a} >> 12] + {a}) >> 3")
@@ -556,11 +556,25 @@ class _Emitter:
         # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
         check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:"] + ["        " + f for f in fill]
         if looping:
-            return self._looping_check(gid, a, limit, kinds)
+            return self._looping_check(gid, a, limit, kinds, self._walks(base))
         return check + ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
 
+    def _walks(self, base: int) -> bool:
+        """Whether register `base` moves on by the same nonzero amount every round of
+        the loop (only `addi base, base, imm` writes it, outside any if/else): a
+        pointer walking an array, never back at an address a check passed for."""
+        arms = {i for b, (f, t) in self.diamonds.items() for i in range(b + 1, b + 1 + f + t)}
+        step = 0
+        for idx, (_, _, insn) in enumerate(self.insns):
+            if insn is None or insn.rd != base or not SEMANTICS[insn.name].writes_rd:
+                continue
+            if insn.name != "addi" or insn.rs1 != base or idx in arms:
+                return False
+            step += insn.imm
+        return step != 0
+
     @staticmethod
-    def _looping_check(gid: int, a: str, limit: int, kinds) -> list[str]:
+    def _looping_check(gid: int, a: str, limit: int, kinds, walks: bool) -> list[str]:
         """The check of a group in a block that loops. It remembers, until the block
         next calls into the hart, the address it passed for (c<gid>: a base that
         holds still, the stack pointer) and the range of bases in that page that
@@ -572,9 +586,14 @@ class _Emitter:
         names = " = ".join((["qw" + str(gid)] if "store" in kinds else [])
                            + (["qr" + str(gid)] if "load" in kinds else []))
         same = [f"        if {t}[{a} >> 12] != d{gid}: raise KeyError" for t in tlbs[1:]]
-        return [f"if {a} == c{gid}:", "    g = True",
-                f"elif l{gid} <= {a} <= e{gid} and not {a} & 7:",
-                f"    {names} = (d{gid} + {a}) >> 3", f"    c{gid} = {a}", "    g = True",
+        if walks:       # a walking base: the same address again is not worth a test
+            head = [f"if l{gid} <= {a} <= e{gid} and not {a} & 7:", f"    {names} = (d{gid} + {a}) >> 3",
+                    "    g = True"]
+        else:
+            head = [f"if {a} == c{gid}:", "    g = True",
+                    f"elif l{gid} <= {a} <= e{gid} and not {a} & 7:",
+                    f"    {names} = (d{gid} + {a}) >> 3", f"    c{gid} = {a}", "    g = True"]
+        return head + [
                 f"elif not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:",
                 f"        d{gid} = {tlbs[0]}[{a} >> 12]"] + same + [
                 f"        {names} = (d{gid} + {a}) >> 3",
@@ -644,7 +663,7 @@ class _Emitter:
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []
-        gids = [gid for gid, _, _, _ in self._checks] if loop is not None else []
+        gids = [check[0] for check in self._checks] if loop is not None else []
         cached = [f"c{gid}" for gid in gids]
         # forget what group checks passed: no address, an empty range
         forget = (" = ".join(cached) + " = None; " + " = ".join(f"e{gid}" for gid in gids) + " = -1"
