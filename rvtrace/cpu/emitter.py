@@ -531,7 +531,7 @@ class _Emitter:
             out.append(f"@@GROUP {len(self._checks) - 1}@@")
         else:
             gid = self._next_group - 1
-        fast = fast.replace("qw", f"qw{gid}").replace("qr", f"qr{gid}")
+        fast = fast.replace("qw", f"q{gid}").replace("qr", f"q{gid}")
         fast = fast.replace(" + {k}]", f" + {k}]" if k else "]")
         if not first and len(self.lines) == self._group_end:
             # right after another access of the group: one `if not g:` for both
@@ -544,62 +544,75 @@ class _Emitter:
         return out + ["if not g:"]
 
     def _group_check(self, k: int, looping: bool) -> list[str]:
-        """The check of group k. In a block that loops, what a check that passed
-        found is remembered until the block next calls into the hart (which may
-        change the TLBs): see _looping_check."""
+        """The check of group k: at its first access, are all its addresses in one
+        page with TLB entries, and aligned? Then `q<gid>` is the index in Q of its
+        lowest doubleword. Loads and stores share it: the read and write TLBs of a
+        context give a page the same value (one translation), and the check makes
+        sure of it. In a block that loops, what a check found is remembered
+        (see _check_form) until the block next calls into the hart, which may
+        change the TLBs."""
         gid, a, limit, kinds, base = self._checks[k]
-        fill = []
-        if "store" in kinds:
-            fill.append(f"qw{gid} = (W[{a} >> 12] + {a}) >> 3")
-        if "load" in kinds:
-            fill.append(f"qr{gid} = (R[{a} >> 12] + {a}) >> 3")
+        tlbs = (["W"] if "store" in kinds else []) + (["R"] if "load" in kinds else [])
+        form, step = self._check_form(base) if looping else ("plain", 0)
+        if form == "count":
+            head = [f"if k{gid}:", f"    k{gid} -= 1", f"    q{gid} += {step // 8}", "    g = True"]
+            remember = [f"k{gid} = ({limit} - ({a} & 0xFFF)) // {step}" if step > 0
+                        else f"k{gid} = ({a} & 0xFFF) // {-step}"]
+        elif form == "range":
+            head = [f"if l{gid} <= {a} <= e{gid} and not {a} & 7:", f"    q{gid} = (d{gid} + {a}) >> 3",
+                    "    g = True"]
+            remember = [f"l{gid} = {a} & ~0xFFF", f"e{gid} = l{gid} + {limit}"]
+        elif form == "still":
+            head = [f"if {a} == c{gid}:", "    g = True",
+                    f"elif l{gid} <= {a} <= e{gid} and not {a} & 7:",
+                    f"    q{gid} = (d{gid} + {a}) >> 3", f"    c{gid} = {a}", "    g = True"]
+            remember = [f"l{gid} = {a} & ~0xFFF", f"e{gid} = l{gid} + {limit}", f"c{gid} = {a}"]
+        else:
+            head, remember = [], []
         # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
-        check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:"] + ["        " + f for f in fill]
-        if looping:
-            return self._looping_check(gid, a, limit, kinds, self._walks(base))
-        return check + ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
+        check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:",
+                 f"        d{gid} = {tlbs[0]}[{a} >> 12]"]
+        check += [f"        if {t}[{a} >> 12] != d{gid}: raise KeyError" for t in tlbs[1:]]
+        check += [f"        q{gid} = (d{gid} + {a}) >> 3"] + ["        " + line for line in remember]
+        check += ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
+        if head:
+            check[0] = "el" + check[0]
+        return head + check
 
-    def _walks(self, base: int) -> bool:
-        """Whether register `base` moves on by the same nonzero amount every round of
-        the loop (only `addi base, base, imm` writes it, outside any if/else): a
-        pointer walking an array, never back at an address a check passed for."""
+    def _check_form(self, base: int) -> tuple[str, int]:
+        """How a looping block remembers the check of a group off register `base`:
+        - "count": the base only walks (`addi base, base, imm` outside any if/else,
+          a nonzero multiple of 8 a round): k<gid> counts the rounds left in the
+          page, and q<gid> steps along;
+        - "range": it walks by another step: l<gid>..e<gid> are the bases that pass
+          in the page found (TLB value d<gid>);
+        - "still": anything else (a stack pointer comes back to the same value):
+          the address that passed (c<gid>), then the range.
+        Returns (form, step a round)."""
         arms = {i for b, (f, t) in self.diamonds.items() for i in range(b + 1, b + 1 + f + t)}
         step = 0
         for idx, (_, _, insn) in enumerate(self.insns):
             if insn is None or insn.rd != base or not SEMANTICS[insn.name].writes_rd:
                 continue
             if insn.name != "addi" or insn.rs1 != base or idx in arms:
-                return False
+                return "still", 0
             step += insn.imm
-        return step != 0
+        if step == 0:
+            return "still", 0
+        return ("count" if step % 8 == 0 else "range"), step
 
-    @staticmethod
-    def _looping_check(gid: int, a: str, limit: int, kinds, walks: bool) -> list[str]:
-        """The check of a group in a block that loops. It remembers, until the block
-        next calls into the hart, the address it passed for (c<gid>: a base that
-        holds still, the stack pointer) and the range of bases in that page that
-        pass too (l<gid>..e<gid>, with the page's TLB value d<gid>: a base walking
-        an array checks its page once, not every round). Both kinds of access use
-        one index: the read and write TLBs of a context give a page the same value
-        (one translation), and the fill makes sure of it."""
-        tlbs = (["W"] if "store" in kinds else []) + (["R"] if "load" in kinds else [])
-        names = " = ".join((["qw" + str(gid)] if "store" in kinds else [])
-                           + (["qr" + str(gid)] if "load" in kinds else []))
-        same = [f"        if {t}[{a} >> 12] != d{gid}: raise KeyError" for t in tlbs[1:]]
-        if walks:       # a walking base: the same address again is not worth a test
-            head = [f"if l{gid} <= {a} <= e{gid} and not {a} & 7:", f"    {names} = (d{gid} + {a}) >> 3",
-                    "    g = True"]
-        else:
-            head = [f"if {a} == c{gid}:", "    g = True",
-                    f"elif l{gid} <= {a} <= e{gid} and not {a} & 7:",
-                    f"    {names} = (d{gid} + {a}) >> 3", f"    c{gid} = {a}", "    g = True"]
-        return head + [
-                f"elif not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:",
-                f"        d{gid} = {tlbs[0]}[{a} >> 12]"] + same + [
-                f"        {names} = (d{gid} + {a}) >> 3",
-                f"        l{gid} = {a} & ~0xFFF", f"        e{gid} = l{gid} + {limit}",
-                f"        c{gid} = {a}", "        g = True", "    except KeyError:", "        g = False",
-                "else:", "    g = False"]
+    def _forget(self) -> str | None:
+        """The statement that forgets what the looping checks found (see _check_form)."""
+        parts = []
+        for gid, _, _, _, base in self._checks:
+            form = self._check_form(base)[0]
+            if form == "count":
+                parts.append(f"k{gid} = 0")
+            else:
+                parts.append(f"e{gid} = -1")
+                if form == "still":
+                    parts.append(f"c{gid} = None")
+        return "; ".join(parts) or None
 
     def _indent_generic(self) -> None:
         self.lines[self._group_mark:] = ["    " + line for line in self.lines[self._group_mark:]]
@@ -663,15 +676,11 @@ class _Emitter:
         back = self.writeback()
         loop = self._loop_back(start) if may_loop else None
         body = []
-        gids = [check[0] for check in self._checks] if loop is not None else []
-        cached = [f"c{gid}" for gid in gids]
-        # forget what group checks passed: no address, an empty range
-        forget = (" = ".join(cached) + " = None; " + " = ".join(f"e{gid}" for gid in gids) + " = -1"
-                  if cached else None)
+        forget = self._forget() if loop is not None else None
         for line in self.lines:
             pad = line[:len(line) - len(line.lstrip())]
             if line.strip().startswith("@@GROUP"):
-                body += [pad + check for check in self._group_check(int(line.split()[1].rstrip("@")), bool(cached))]
+                body += [pad + check for check in self._group_check(int(line.split()[1].rstrip("@")), bool(forget))]
                 continue
             if forget and line.strip() == "h._left = left":
                 body += [line, pad + forget]             # the hart may change the TLBs
@@ -703,7 +712,8 @@ class _Emitter:
         if not body:
             body = ["pass"]
         if forget:
-            load = "; ".join(x for x in (forget, " = ".join(f"l{gid}" for gid in gids) + " = 0", load) if x)
+            ranges = [f"l{c[0]} = 0" for c in self._checks if self._check_form(c[4])[0] != "count"]
+            load = "; ".join(x for x in [forget] + ranges + [load] if x)
         extra = ", pc=0" if self.symbolic else ""
         if self.plan is not None:
             extra += f", _P=PLAN({self.plan!r})"         # prepared once, when the block is defined
