@@ -570,10 +570,14 @@ class _Emitter:
         else:
             head, remember = [], []
         # a missing TLB entry raises KeyError (free in CPython >= 3.11 when nothing is raised)
-        check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:",
-                 f"        d{gid} = {tlbs[0]}[{a} >> 12]"]
-        check += [f"        if {t}[{a} >> 12] != d{gid}: raise KeyError" for t in tlbs[1:]]
-        check += [f"        q{gid} = (d{gid} + {a}) >> 3"] + ["        " + line for line in remember]
+        check = [f"if not {a} & 7 and ({a} & 0xFFF) <= {limit}:", "    try:"]
+        if len(tlbs) == 1 and form in ("plain", "count"):        # the TLB value is not kept
+            check += [f"        q{gid} = ({tlbs[0]}[{a} >> 12] + {a}) >> 3"]
+        else:
+            check += [f"        d{gid} = {tlbs[0]}[{a} >> 12]"]
+            check += [f"        if {t}[{a} >> 12] != d{gid}: raise KeyError" for t in tlbs[1:]]
+            check += [f"        q{gid} = (d{gid} + {a}) >> 3"]
+        check += ["        " + line for line in remember]
         check += ["        g = True", "    except KeyError:", "        g = False", "else:", "    g = False"]
         if head:
             check[0] = "el" + check[0]
