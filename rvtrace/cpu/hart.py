@@ -195,8 +195,9 @@ class Hart(CsrFile, Mmu, Traps):
         b = None
         try:
             while True:
-                t = blocks.get(pc)
-                if t is None:
+                try:                                # (costs nothing in CPython >= 3.11 unless raised)
+                    t = blocks[pc]
+                except KeyError:
                     self._left, self._idx = left, 0
                     t = self._lookup(pc, False)
                     if t is None:

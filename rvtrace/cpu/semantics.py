@@ -216,8 +216,10 @@ SEMANTICS: dict[str, Sem] = {
     "slli": _op("{rd} = ({rs1} << {imm}) & M"),
     "srli": _op("{rd} = {rs1} >> {imm}"),
     # arithmetic shifts: a non-negative value shifts as it is, a negative one gains the
-    # top bits (a comparison is cheaper than sign arithmetic on 64-bit Python ints)
-    "srai": _op("{rd} = {rs1} >> {imm} if {rs1} < S else ({rs1} >> {imm}) | (M ^ (M >> {imm}))"),
+    # top bits (a comparison is cheaper than sign arithmetic on 64-bit Python ints);
+    # srai tests the result (negative iff it reaches S >> imm, a constant), in a
+    # second statement: no jump on the common path
+    "srai": _op("{rd} = {rs1} >> {imm}\nif {rd} >= S >> {imm}: {rd} |= M ^ (M >> {imm})"),
     # register-register
     "add": _op("{rd} = ({rs1} + {rs2}) & M"),
     "sub": _op("{rd} = ({rs1} - {rs2}) & M"),

@@ -267,3 +267,47 @@ def test_doubleword_groups_agree_with_steps(words, base, data, budget):
         assert done == n
         harts.append(h)
     assert state(harts[0]) == state(harts[1])
+
+
+def _array_walk(stride: int, by_register: bool) -> list[int]:
+    """A loop whose doubleword group's base walks an array (x10 += stride, an immediate
+    or x7), 40 rounds."""
+    return [
+        asm("ld", rd=6, rs1=10, imm=0),              # 0
+        asm("addi", rd=6, rs1=6, imm=1),             # 4
+        asm("sd", rs1=10, rs2=6, imm=0),             # 8
+        asm("sd", rs1=10, rs2=5, imm=8),             # 12
+        asm("add", rd=10, rs1=10, rs2=7) if by_register else asm("addi", rd=10, rs1=10, imm=stride),  # 16
+        asm("addi", rd=5, rs1=5, imm=-1),            # 20
+        asm("bne", rs1=5, rs2=0, imm=-24),           # 24 back to 0
+        asm("jal", rd=0, imm=0),                     # 28 done: spin
+    ]
+
+
+def test_a_walking_group_base_checks_each_page_it_enters():
+    """A looping block remembers what its group check found in a page (the rounds
+    left there for a base stepped by a multiple of 8, else the range of bases
+    that pass); the base leaving that page (into a page stores must not reach
+    directly: one the replay watches), or leaving alignment, takes the full check
+    again. State, the watch's calls and every count equal single-stepping."""
+    for stride, by_register in ((8, False), (4, False), (-8, False), (16, False), (8, True), (4, True)):
+        start = DATA - 20 * stride                   # the walk crosses into the watched page
+        results = []
+        for budget in (None, 1000, 7, 3):
+            h = _fresh(_array_walk(stride, by_register), {5: 40, 6: 0, 7: stride}, bytes(256))
+            h.x[10] = start
+            seen = []
+            h.code_cache.set_data_watch(frozenset({DATA >> 12}), on_store=lambda page: seen.append(page))
+            done = 0
+            while done < 7 * 40:
+                done += h.run(1 if budget is None else min(budget, 7 * 40 - done))
+            lo = start - RAM_BASE - 4096
+            results.append((list(h.x), h.pc, bytes(h.bus.ram[lo:lo + 3 * 4096]), len(seen)))
+            if budget == 1000:
+                # the check's form: rounds left in the page, a range of bases, the same base
+                form = "== c0" if by_register else "l0 <= " if stride % 8 else "if k0:"
+                assert any(form in b.source for b in h.code_cache.blocks.values())
+        assert all(r == results[0] for r in results), stride
+        into_watched = sum(DATA >> 12 in ((a + off) >> 12, (a + off + 7) >> 12)
+                           for a in range(start, start + 40 * stride, stride) for off in (0, 8))
+        assert results[0][3] == into_watched > 0
