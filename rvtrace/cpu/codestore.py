@@ -26,6 +26,7 @@ simply not used.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import marshal
 import os
@@ -39,6 +40,10 @@ MAX_BYTES = 256 << 20
 MAX_AGE_DAYS = 30
 PRUNE_EVERY_S = 3600
 MAX_VARIANTS = 8               # translations kept per key (the same pc in other programs)
+PACK_FORMAT = "rvtrace-pack-1"
+MAX_PACKS = 8                  # packs of one translator before they are merged into one
+MAX_PACK_BYTES = 64 << 20      # what a merged pack keeps (every run reads all packs)
+FLUSH_EVERY = 4096             # translations kept in memory before a pack is written anyway
 
 _dir: Path | None | bool = False          # False: not looked up yet
 _pruned = False
@@ -94,7 +99,8 @@ def _read(path: Path):
         return None
 
 
-def _write(path: Path, payload) -> None:
+def _write(path: Path, payload, prune: bool = True) -> bool:
+    """Write a checked file under a temporary name and rename it; True if done."""
     body = marshal.dumps(payload)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
@@ -105,8 +111,10 @@ def _write(path: Path, payload) -> None:
             tmp.unlink()
         except OSError:
             pass
-        return
-    _maybe_prune(path.parent)
+        return False
+    if prune:
+        _maybe_prune(path.parent)
+    return True
 
 
 def _code_ok(code, src) -> bool:
@@ -130,7 +138,7 @@ def compile_cached(src: str, filename: str | None = None):
     return code
 
 
-# --- block translations by what was translated ---------------------------------------
+# --- block translations by what was translated, in packs ---------------------------------
 
 _TRANSLATOR_FILES = ("blockreader.py", "emitter.py", "accel.py", "semantics.py", "csr.py", "decode.py", "mmu.py",
                      "encoding.py", "translate.py", "codestore.py")
@@ -152,33 +160,141 @@ def translator_id() -> str:
     return _translator_id
 
 
-def _key_path(key: tuple) -> Path | None:
-    d = _cache_dir()
-    if d is None:
-        return None
-    return d / (hashlib.sha256(repr((translator_id(), key)).encode()).hexdigest()[:32] + ".blk")
+# What this process knows of the packs: key -> [stamp, marshalled variants, used];
+# the variants stay bytes until a run asks for their key (unmarshalling code is the
+# dear part, and a pack holds other programs' blocks too).
+_table: dict | None = None
+_packs: list[Path] = []             # the packs _table was read from
+_pending: dict = {}                 # key -> variants translated by this process, not yet written
+_flush_registered = False
 
 
-def load_variants(key: tuple) -> list:
-    """[(segments, n, pcs, src, code, cut)] stored for `key`, each checked; [] if none."""
-    path = _key_path(key)
-    if path is None:
+def _pack_paths(d: Path) -> list[Path]:
+    try:
+        names = [e.name for e in os.scandir(d) if e.name.endswith(".pack")]
+    except OSError:
         return []
+    prefix = translator_id() + "-"
+    return [d / n for n in sorted(names) if n.startswith(prefix)]
+
+
+def _read_pack(path: Path) -> dict:
+    """{key: (stamp, variants bytes)} of a checked pack of this translator, else {}."""
     payload = _read(path)
-    if type(payload) is not tuple or len(payload) != 3 or payload[0] != translator_id() or payload[1] != key:
-        return []
+    if type(payload) is not tuple or len(payload) != 3 or payload[0] != PACK_FORMAT \
+            or payload[1] != translator_id() or type(payload[2]) is not dict:
+        return {}
+    return payload[2]
+
+
+def _load_table() -> dict:
+    """Every pack of this translator, read once per process, in the order they were
+    written (their names start with the time), so the newest translation of a key wins."""
+    global _table, _packs
+    if _table is None:
+        _table = {}
+        d = _cache_dir()
+        _packs = _pack_paths(d) if d is not None else []
+        for path in _packs:
+            for key, entry in _read_pack(path).items():
+                if type(entry) is tuple and len(entry) == 2 and type(entry[1]) is bytes:
+                    _table[key] = [entry[0], entry[1], False]
+    return _table
+
+
+def _variants_ok(key, variants) -> list:
+    """The well-formed variants: code compiled from the source stored beside it, or for
+    a ("decoded", ...) key, plain values (cold.args_ok checks what they say)."""
+    decoded = key[0] == "decoded"
     out = []
-    for v in payload[2] if type(payload[2]) is list else ():
-        if type(v) is tuple and len(v) == 6 and type(v[3]) is str and _code_ok(v[4], v[3]):
+    for v in variants if type(variants) is list else ():
+        if type(v) is not tuple or len(v) != 6 or type(v[3]) is not str:
+            continue
+        if type(v[4]) is tuple if decoded else _code_ok(v[4], v[3]):
             out.append(v)
     return out
 
 
+def load_variants(key: tuple) -> list:
+    """[(segments, n, pcs, src, code, cut)] stored for `key`, each checked; [] if none."""
+    if key in _pending:
+        return list(_pending[key])
+    entry = _load_table().get(key)
+    if entry is None:
+        return []
+    try:
+        payload = marshal.loads(entry[1])
+    except (EOFError, ValueError, TypeError):
+        return []
+    if type(payload) is not tuple or len(payload) != 2 or payload[0] != key:
+        return []
+    entry[2] = True
+    return _variants_ok(key, payload[1])
+
+
 def save_variants(key: tuple, variants: list) -> None:
-    """Store [(segments, n, pcs, src, code, cut)] for `key` (the newest first; at most MAX_VARIANTS)."""
-    path = _key_path(key)
-    if path is not None:
-        _write(path, (translator_id(), key, variants[:MAX_VARIANTS]))
+    """Keep [(segments, n, pcs, src, code, cut)] for `key` (the newest first; at most
+    MAX_VARIANTS); written in this process's pack by flush(), at exit at the latest."""
+    global _flush_registered
+    if _cache_dir() is None:
+        return
+    _pending[key] = variants[:MAX_VARIANTS]
+    if not _flush_registered:
+        _flush_registered = True
+        atexit.register(flush)
+    if len(_pending) >= FLUSH_EVERY:
+        flush()
+
+
+def flush() -> None:
+    """Write what this process translated as one new pack (a temporary name renamed,
+    so nobody reads half a pack). With MAX_PACKS packs or more, merge them all into
+    this one instead, dropping entries past the bounds."""
+    global _table
+    d = _cache_dir()
+    if d is None or not _pending:
+        return
+    now = time.time()
+    table = _load_table()
+    entries = {}
+    for key, variants in _pending.items():
+        entries[key] = (now, marshal.dumps((key, variants)))
+    merged: list[Path] = []
+    if len(_packs) + 1 >= MAX_PACKS:
+        merged = list(_packs)
+        entries = {**_bounded(table, now), **entries}
+    name = f"{translator_id()}-{time.time_ns():x}-{os.getpid()}.pack"
+    if not _write(d / name, (PACK_FORMAT, translator_id(), entries), prune=False):
+        return
+    for key, entry in entries.items():
+        table[key] = [entry[0], entry[1], True]
+    _pending.clear()
+    for path in merged:                     # a reader that listed them finds them gone: it skips them
+        try:
+            path.unlink()
+        except OSError:
+            pass
+    _packs[:] = [p for p in _packs if p not in merged] + [d / name]
+    _maybe_prune(d)
+
+
+def _bounded(table: dict, now: float) -> dict:
+    """The entries of `table` a merged pack keeps: used by this run or younger than
+    MAX_AGE_DAYS, the newest first until MAX_PACK_BYTES."""
+    live = []
+    for key, (stamp, data, used) in table.items():
+        if used:
+            stamp = now
+        if now - stamp <= MAX_AGE_DAYS * 86400:
+            live.append((stamp, key, data))
+    live.sort(key=lambda e: e[0], reverse=True)
+    out, total = {}, 0
+    for stamp, key, data in live:
+        total += len(data)
+        if total > MAX_PACK_BYTES:
+            break
+        out[key] = (stamp, data)
+    return out
 
 
 # --- bounds ----------------------------------------------------------------------------
@@ -211,7 +327,7 @@ def prune(d: Path, max_bytes: int = MAX_BYTES, max_age_days: float = MAX_AGE_DAY
     except OSError:
         return 0
     for e in entries:
-        if e.name.endswith((".blk", ".code", ".tmp")):
+        if e.name.endswith((".pack", ".blk", ".code", ".tmp")):
             try:
                 st = e.stat()
             except OSError:

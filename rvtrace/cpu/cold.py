@@ -92,16 +92,33 @@ def _illegal(bits: int):
     return step
 
 
+def step_args(bits: int, insn) -> tuple:
+    """What a step is made from, as plain values: (bits,) for an illegal word, else
+    (bits, name, rd, rs1, rs2, imm, csr, operation bits, length). Warm runs keep them
+    on disk, so a block that never gets hot is not decoded again."""
+    if insn is None:
+        return (bits,)
+    return (bits, insn.name, insn.rd, insn.rs1, insn.rs2, insn.imm, insn.csr, insn.bits, insn.length)
+
+
+def args_ok(args) -> bool:
+    """Stored step arguments of the shape step_args makes, naming known instructions."""
+    for a in args if type(args) is tuple else (None,):
+        if type(a) is not tuple or not all(type(v) is int for v in a[:1] + a[2:]):
+            return False
+        if len(a) != 1 and (len(a) != 9 or a[1] not in SEMANTICS):
+            return False
+    return True
+
+
+def steps_from(args) -> list:
+    """The step closures for step_args tuples."""
+    return [_illegal(a[0]) if len(a) == 1 else factory(a[1])(*a[2:]) for a in args]
+
+
 def steps_for(insns) -> list:
     """The step closures for a trace [(pc, bits, insn)]."""
-    out = []
-    for pc, bits, insn in insns:
-        if insn is None:
-            out.append(_illegal(bits))
-        else:
-            out.append(factory(insn.name)(insn.rd, insn.rs1, insn.rs2, insn.imm, insn.csr, insn.bits,
-                                          insn.length))
-    return out
+    return steps_from([step_args(bits, insn) for _, bits, insn in insns])
 
 
 def cold_function(steps, pcs, promote, hot: int = HOT):

@@ -17,8 +17,7 @@ def store(tmp_path, monkeypatch):
     d = tmp_path / "cache"
     monkeypatch.setenv("RVTRACE_CODE_CACHE", str(d))
     monkeypatch.setattr(codestore, "_dir", False)
-    monkeypatch.setattr(translate, "_variants", {})
-    monkeypatch.setattr(translate, "_on_disk_looked", set())
+    _new_process(monkeypatch)
     monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0, "cold": 0})
     monkeypatch.setattr(Hart, "hot_after", 0)                # translate at once (cold.py aside)
     yield codestore._cache_dir()
@@ -34,16 +33,27 @@ def _run(words=LOOP, budget=100):
     return h
 
 
-def _forget(monkeypatch):
-    """As a new process would start: nothing in memory, only the disk."""
+def _new_process(monkeypatch):
+    """Nothing translated or read in this process."""
     monkeypatch.setattr(translate, "_variants", {})
     monkeypatch.setattr(translate, "_on_disk_looked", set())
+    monkeypatch.setattr(translate, "_steps", {})
+    monkeypatch.setattr(codestore, "_table", None)
+    monkeypatch.setattr(codestore, "_packs", [])
+    monkeypatch.setattr(codestore, "_pending", {})
+
+
+def _forget(monkeypatch):
+    """As the process ends (its pack written) and a new one starts: only the disk."""
+    codestore.flush()
+    _new_process(monkeypatch)
 
 
 def test_a_warm_run_translates_nothing(store, monkeypatch):
     first = _run()
-    assert translate.stats["translated"] >= 1 and list(store.glob("*.blk"))
+    assert translate.stats["translated"] >= 1
     _forget(monkeypatch)
+    assert len(list(store.glob("*.pack"))) == 1              # one file for all the run translated
     monkeypatch.setattr(translate, "block_source", None)     # a warm run must not emit source
     monkeypatch.setattr(translate, "read_block", None)       # nor decode
     again = _run()
@@ -63,7 +73,8 @@ def test_other_bytes_at_the_same_pc_are_translated_anew(store, monkeypatch):
 
 def test_damaged_or_foreign_files_are_ignored(store, monkeypatch):
     first = _run()
-    for f in store.glob("*.blk"):
+    codestore.flush()
+    for f in store.glob("*.pack"):
         data = bytearray(f.read_bytes())
         data[-5] ^= 0xFF                                     # no longer matches its hash
         f.write_bytes(bytes(data))
