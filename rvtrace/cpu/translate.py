@@ -252,7 +252,9 @@ def _cold_block(hart, pc: int, ppc: int) -> Block:
     def promote(h):
         """Translate now, and let every hart's dispatch table use the translation."""
         try:
-            hot = _translate(h, pc, h.fetch_address(pc) + h.ram_base)
+            ppc = h.fetch_address(pc) + h.ram_base
+            # stored already if the watch set changed since this block went cold (another key)
+            hot = _stored(h, pc, ppc) or _translate(h, pc, ppc)
         except Trap:
             return None
         block.fn, block.n, block.pcs, block.source = hot.fn, hot.n, hot.pcs, hot.source
