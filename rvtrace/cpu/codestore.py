@@ -1,27 +1,37 @@
 """Translations kept on disk, so the next run neither decodes, emits nor compiles them.
 
-Two kinds of files, in $RVTRACE_CODE_CACHE, else ~/.cache/rvtrace/blocks,
-under a directory per Python version (marshal's format is per version):
+In $RVTRACE_CODE_CACHE, else ~/.cache/rvtrace/blocks, under a directory per
+Python version (marshal's format is per version):
 
-  *.blk    the translations of one block start: the key says what was
-           translated (virtual pc, privilege, paging mode, whether the block
-           may loop); each variant holds the bytes it was made from (page
-           offsets and contents, compared with RAM before use), its pcs, its
-           Python source and the compiled code. A run finds the file by the
-           key alone, so a warm run never decodes or emits a block.
-  *.code   compiled code by the hash of its source (one-instruction steps
-           and blocks built while pcs are watched).
+  *.pack   what one process translated: for each key -- what was translated
+           (virtual pc, privilege, paging mode, whether the block may loop) --
+           its variants, each holding the bytes it was made from (page offsets
+           and contents, compared with RAM before use), its pcs, its Python
+           source and the compiled code; for a block that never got hot, its
+           decode (cold.py's step arguments) instead of code. The name starts
+           with the translator's id (a hash of its sources) and the time.
+  *.code   compiled code by the hash of its source (compile_cached).
+
+A process reads every pack of its translator once, at its first lookup (one
+read each; a key's variants stay marshalled bytes until a run asks for that
+key), and writes what it translated as one new pack when a recording ends and
+at exit (flush): a crash loses at most that run's new translations. Once
+there are MAX_PACKS packs, the writer merges them all into its own pack and
+deletes them, keeping entries used by the run or younger than MAX_AGE_DAYS,
+newest first up to MAX_PACK_BYTES; so a run reads a few files, whatever the
+number of runs before it.
 
 Every file is written to a temporary name and renamed (concurrent runs never
-see half a file), and starts with the SHA-256 of the rest: a file that does
-not match, is of another format or key, or whose code was not compiled from
-the source it stores (the code's file name carries the source's hash) is
-ignored. The directory is created private to the user (0700) and not used
-if it is writable by others. The store is bounded: once an hour at most, a
-run that writes deletes files older than MAX_AGE_DAYS and then the oldest
-until the total is under MAX_BYTES. RVTRACE_CODE_CACHE=off turns it off.
-The store only ever saves time: any file that cannot be read or written is
-simply not used.
+see half a file; a pack merged away under a reader's feet is just not read),
+and starts with the SHA-256 of the rest: a file that does not match, is of
+another format, translator or key, or whose code was not compiled from the
+source it stores (the code's file name carries the source's hash) is ignored.
+The directory is created private to the user (0700) and not used if it is
+writable by others. The store is bounded: besides merging, once an hour at
+most, a run that writes deletes files older than MAX_AGE_DAYS and then the
+oldest until the total is under MAX_BYTES (old translators' packs go this
+way). RVTRACE_CODE_CACHE=off turns it off. The store only ever saves time:
+any file that cannot be read or written is simply not used.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ the virtual pc, privilege, paging mode and the block's own bytes, compared
 with RAM -- first in this process, then on disk, so a warm run neither
 decodes nor emits source. A block with no stored translation runs as
 pre-decoded steps (cold.py) and is translated once it has run hart.hot_after
-times. A block read while pcs were watched (the recorder,
+times; what its steps are made of is stored as well, so a warm run does not
+decode blocks that never get hot either. A block read while pcs were watched (the recorder,
 the debugger) also remembers the watched pc it stopped before, and is used
 again only where the watch set would stop it at the same place.
 

@@ -18,7 +18,7 @@ def store(tmp_path, monkeypatch):
     monkeypatch.setenv("RVTRACE_CODE_CACHE", str(d))
     monkeypatch.setattr(codestore, "_dir", False)
     _new_process(monkeypatch)
-    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0, "cold": 0})
+    monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0, "cold": 0, "decoded": 0})
     monkeypatch.setattr(Hart, "hot_after", 0)                # translate at once (cold.py aside)
     yield codestore._cache_dir()
     monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
@@ -144,3 +144,65 @@ def test_a_block_cut_by_a_watch_is_used_only_where_it_would_be_cut(store):
         assert (h.x[5], h.x[6], h.x[7], h.pc) == (5, 5, 5, 0x8000_0000)
     assert seen == [(0x8000_0008, 4 * i + 2) for i in range(5)] * 2 + \
         [(0x8000_0004, 4 * i + 1) for i in range(5)]
+
+
+def _program(i):
+    return [asm("addi", rd=5, rs1=5, imm=i)] + LOOP[1:]
+
+
+def test_packs_are_merged_and_keep_what_they_held(store, monkeypatch):
+    monkeypatch.setattr(codestore, "MAX_PACKS", 3)
+    n = 5                                                     # < MAX_VARIANTS: all are kept
+    for i in range(1, n + 1):                                 # a run per program, each its own pack
+        _run(_program(i), budget=3)
+        _forget(monkeypatch)
+        assert 1 <= len(list(store.glob("*.pack"))) < codestore.MAX_PACKS
+    monkeypatch.setattr(translate, "block_source", None)     # every program is found: none is translated
+    monkeypatch.setattr(translate, "read_block", None)
+    for i in range(1, n + 1):
+        assert _run(_program(i), budget=3).x[5] == i
+
+
+def test_a_pack_of_another_translator_is_ignored(store, monkeypatch):
+    _run()
+    codestore.flush()
+    (pack,) = store.glob("*.pack")
+    payload = codestore._read(pack)
+    codestore._write(pack, (payload[0], "another", payload[2]))
+    _forget(monkeypatch)
+    before = translate.stats["translated"]
+    _run()
+    assert translate.stats["translated"] > before
+
+
+def test_a_merged_pack_drops_old_entries_then_the_oldest_past_its_size(monkeypatch):
+    now = 1e9
+    day = 86400
+    table = {("a",): [now - 40 * day, b"x" * 10, False],      # too old
+             ("b",): [now - 40 * day, b"x" * 10, True],       # too old, but this run used it
+             ("c",): [now - 2 * day, b"x" * 10, False],
+             ("d",): [now - 1 * day, b"x" * 10, False]}
+    assert set(codestore._bounded(table, now)) == {("b",), ("c",), ("d",)}
+    monkeypatch.setattr(codestore, "MAX_PACK_BYTES", 25)
+    assert set(codestore._bounded(table, now)) == {("b",), ("d",)}
+
+
+def test_a_block_that_stays_cold_is_not_decoded_again(store, monkeypatch):
+    monkeypatch.setattr(Hart, "hot_after", 1000)             # never hot: runs as steps
+    first = _run()
+    assert translate.stats["cold"] >= 1 and translate.stats["translated"] == 0
+    _forget(monkeypatch)
+    monkeypatch.setattr(translate, "read_block", None)       # its stored decode is used
+    again = _run()
+    assert translate.stats["decoded"] >= 1
+    assert again.x == first.x and again.pc == first.pc and again.instret == first.instret
+
+
+def test_a_pack_is_written_under_a_temporary_name_and_renamed(store, monkeypatch):
+    seen = []
+    real = os.replace
+    monkeypatch.setattr(codestore.os, "replace", lambda a, b: (seen.append((str(a), str(b))), real(a, b)))
+    _run()
+    codestore.flush()
+    (pack,) = store.glob("*.pack")
+    assert seen == [(str(pack.with_suffix(f".{os.getpid()}.tmp")), str(pack))]
