@@ -23,7 +23,7 @@ from rvtrace.cpu.codestore import code_name
 from rvtrace.cpu.emitter import _LOADS, _STORES, GLOBALS, _constants, _expand_macros
 from rvtrace.cpu.semantics import SEMANTICS
 
-HOT = 2                  # runs of a block before it is translated (chosen with bench/bench_cold.py)
+HOT = 16                 # runs of a block before it is translated (chosen with bench/bench_cold.py)
 
 _factories: dict[str, object] = {}
 
