@@ -3,14 +3,15 @@
 In $RVTRACE_CODE_CACHE, else ~/.cache/rvtrace/blocks, under a directory per
 Python version (marshal's format is per version):
 
-  *.pack   what one process translated: for each key -- what was translated
+  packs/*.pack   what one process translated: for each key -- what was translated
            (virtual pc, privilege, paging mode, whether the block may loop) --
-           its variants, each holding the bytes it was made from (page offsets
-           and contents, compared with RAM before use), its pcs, its Python
-           source and the compiled code; for a block that never got hot, its
-           decode (cold.py's step arguments) instead of code. The name starts
-           with the translator's id (a hash of its sources) and the time.
-  *.code   compiled code by the hash of its source (compile_cached).
+           its variants, each holding the bytes it was made from (page
+           offsets and contents, compared with RAM before use), its pcs, its
+           Python source and the compiled code; for a block that never got
+           hot, its decode (cold.py's step arguments) instead of code. The
+           name starts with the translator's id (a hash of its sources) and
+           the time. A directory of their own: listing it stays cheap.
+  *.code         compiled code by the hash of its source (compile_cached).
 
 A process reads every pack of its translator once, at its first lookup (one
 read each; a key's variants stay marshalled bytes until a run asks for that
@@ -56,6 +57,7 @@ MAX_PACK_BYTES = 64 << 20      # what a merged pack keeps (every run reads all p
 FLUSH_EVERY = 4096             # translations kept in memory before a pack is written anyway
 
 _dir: Path | None | bool = False          # False: not looked up yet
+_packs_dir: Path | None | bool = False
 _pruned = False
 
 
@@ -84,6 +86,16 @@ def _cache_dir() -> Path | None:
             ok = all(_private_dir(p) for p in (base, path))
             _dir = path if ok else None
     return _dir
+
+
+def _pack_dir() -> Path | None:
+    """Where packs go: a directory of their own, so listing them is cheap beside
+    many other files (the one-file-per-block store of earlier versions)."""
+    global _packs_dir
+    if _packs_dir is False:
+        d = _cache_dir()
+        _packs_dir = d / "packs" if d is not None and _private_dir(d / "packs") else None
+    return _packs_dir
 
 
 def source_hash(src: str) -> str:
@@ -203,7 +215,7 @@ def _load_table() -> dict:
     global _table, _packs
     if _table is None:
         _table = {}
-        d = _cache_dir()
+        d = _pack_dir()
         _packs = _pack_paths(d) if d is not None else []
         for path in _packs:
             for key, entry in _read_pack(path).items():
@@ -246,7 +258,7 @@ def save_variants(key: tuple, variants: list) -> None:
     """Keep [(segments, n, pcs, src, code, cut)] for `key` (the newest first; at most
     MAX_VARIANTS); written in this process's pack by flush(), at exit at the latest."""
     global _flush_registered
-    if _cache_dir() is None:
+    if _pack_dir() is None:
         return
     _pending[key] = variants[:MAX_VARIANTS]
     if not _flush_registered:
@@ -260,8 +272,7 @@ def flush() -> None:
     """Write what this process translated as one new pack (a temporary name renamed,
     so nobody reads half a pack). With MAX_PACKS packs or more, merge them all into
     this one instead, dropping entries past the bounds."""
-    global _table
-    d = _cache_dir()
+    d = _pack_dir()
     if d is None or not _pending:
         return
     now = time.time()
@@ -285,7 +296,7 @@ def flush() -> None:
         except OSError:
             pass
     _packs[:] = [p for p in _packs if p not in merged] + [d / name]
-    _maybe_prune(d)
+    _maybe_prune(d.parent)
 
 
 def _bounded(table: dict, now: float) -> dict:
@@ -329,13 +340,16 @@ def _maybe_prune(d: Path) -> None:
 
 
 def prune(d: Path, max_bytes: int = MAX_BYTES, max_age_days: float = MAX_AGE_DAYS) -> int:
-    """Delete files older than max_age_days, then the oldest until under max_bytes; how many went."""
+    """Delete files (in d and its packs/) older than max_age_days, then the oldest until
+    under max_bytes; how many went."""
     files = []
     now = time.time()
-    try:
-        entries = list(os.scandir(d))
-    except OSError:
-        return 0
+    entries = []
+    for folder in (d, d / "packs"):
+        try:
+            entries += list(os.scandir(folder))
+        except OSError:
+            pass
     for e in entries:
         if e.name.endswith((".pack", ".blk", ".code", ".tmp")):
             try:

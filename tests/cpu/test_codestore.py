@@ -11,17 +11,23 @@ from rvtrace.cpu import codestore, translate
 from rvtrace.cpu.hart import Hart
 
 
+def _unlook(monkeypatch):
+    """Let the store's directory be looked up again."""
+    monkeypatch.setattr(codestore, "_dir", False)
+    monkeypatch.setattr(codestore, "_packs_dir", False)
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A fresh store in tmp_path, and nothing remembered in this process."""
     d = tmp_path / "cache"
     monkeypatch.setenv("RVTRACE_CODE_CACHE", str(d))
-    monkeypatch.setattr(codestore, "_dir", False)
+    _unlook(monkeypatch)
     _new_process(monkeypatch)
     monkeypatch.setattr(translate, "stats", {"memory": 0, "disk": 0, "translated": 0, "cold": 0, "decoded": 0})
     monkeypatch.setattr(Hart, "hot_after", 0)                # translate at once (cold.py aside)
     yield codestore._cache_dir()
-    monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
+    _unlook(monkeypatch)            # let later tests look again
 
 
 LOOP = [asm("addi", rd=5, rs1=5, imm=3), asm("xori", rd=6, rs1=5, imm=1), asm("jal", rd=0, imm=-8)]
@@ -53,7 +59,7 @@ def test_a_warm_run_translates_nothing(store, monkeypatch):
     first = _run()
     assert translate.stats["translated"] >= 1
     _forget(monkeypatch)
-    assert len(list(store.glob("*.pack"))) == 1              # one file for all the run translated
+    assert len(list((store / "packs").glob("*.pack"))) == 1              # one file for all the run translated
     monkeypatch.setattr(translate, "block_source", None)     # a warm run must not emit source
     monkeypatch.setattr(translate, "read_block", None)       # nor decode
     again = _run()
@@ -74,7 +80,7 @@ def test_other_bytes_at_the_same_pc_are_translated_anew(store, monkeypatch):
 def test_damaged_or_foreign_files_are_ignored(store, monkeypatch):
     first = _run()
     codestore.flush()
-    for f in store.glob("*.pack"):
+    for f in (store / "packs").glob("*.pack"):
         data = bytearray(f.read_bytes())
         data[-5] ^= 0xFF                                     # no longer matches its hash
         f.write_bytes(bytes(data))
@@ -97,6 +103,7 @@ def test_code_not_compiled_from_its_source_is_refused(store):
 
 
 def test_store_is_private(store):
+    assert (codestore._pack_dir().stat().st_mode & 0o777) == 0o700
     assert (store.stat().st_mode & 0o777) == 0o700
     assert (store.parent.stat().st_mode & 0o777) == 0o700
 
@@ -106,9 +113,9 @@ def test_a_store_others_can_write_is_not_used(tmp_path, monkeypatch):
     d.mkdir(mode=0o777)
     os.chmod(d, 0o777)
     monkeypatch.setenv("RVTRACE_CODE_CACHE", str(d))
-    monkeypatch.setattr(codestore, "_dir", False)
+    _unlook(monkeypatch)
     assert codestore._cache_dir() is None
-    monkeypatch.setattr(codestore, "_dir", False)
+    _unlook(monkeypatch)
 
 
 def test_prune_by_age_then_size(store):
@@ -126,10 +133,10 @@ def test_prune_by_age_then_size(store):
 
 def test_off_switch(monkeypatch):
     monkeypatch.setenv("RVTRACE_CODE_CACHE", "off")
-    monkeypatch.setattr(codestore, "_dir", False)
+    _unlook(monkeypatch)
     codestore.compile_cached("x = 1\n")
     assert codestore._cache_dir() is None
-    monkeypatch.setattr(codestore, "_dir", False)            # let later tests look again
+    _unlook(monkeypatch)            # let later tests look again
 
 
 def test_a_block_cut_by_a_watch_is_used_only_where_it_would_be_cut(store):
@@ -156,7 +163,7 @@ def test_packs_are_merged_and_keep_what_they_held(store, monkeypatch):
     for i in range(1, n + 1):                                 # a run per program, each its own pack
         _run(_program(i), budget=3)
         _forget(monkeypatch)
-        assert 1 <= len(list(store.glob("*.pack"))) < codestore.MAX_PACKS
+        assert 1 <= len(list((store / "packs").glob("*.pack"))) < codestore.MAX_PACKS
     monkeypatch.setattr(translate, "block_source", None)     # every program is found: none is translated
     monkeypatch.setattr(translate, "read_block", None)
     for i in range(1, n + 1):
@@ -166,7 +173,7 @@ def test_packs_are_merged_and_keep_what_they_held(store, monkeypatch):
 def test_a_pack_of_another_translator_is_ignored(store, monkeypatch):
     _run()
     codestore.flush()
-    (pack,) = store.glob("*.pack")
+    (pack,) = (store / "packs").glob("*.pack")
     payload = codestore._read(pack)
     codestore._write(pack, (payload[0], "another", payload[2]))
     _forget(monkeypatch)
@@ -204,5 +211,12 @@ def test_a_pack_is_written_under_a_temporary_name_and_renamed(store, monkeypatch
     monkeypatch.setattr(codestore.os, "replace", lambda a, b: (seen.append((str(a), str(b))), real(a, b)))
     _run()
     codestore.flush()
-    (pack,) = store.glob("*.pack")
+    (pack,) = (store / "packs").glob("*.pack")
     assert seen == [(str(pack.with_suffix(f".{os.getpid()}.tmp")), str(pack))]
+
+
+def test_prune_reaches_the_packs(store):
+    pack = codestore._pack_dir() / "old.pack"
+    pack.write_bytes(b"z")
+    os.utime(pack, (time.time() - 40 * 86400,) * 2)
+    assert codestore.prune(store) == 1 and not pack.exists()
