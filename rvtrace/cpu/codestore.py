@@ -163,7 +163,7 @@ def compile_cached(src: str, filename: str | None = None):
 # --- block translations by what was translated, in packs ---------------------------------
 
 _TRANSLATOR_FILES = ("blockreader.py", "emitter.py", "accel.py", "semantics.py", "csr.py", "decode.py", "mmu.py",
-                     "encoding.py", "translate.py", "codestore.py")
+                     "encoding.py", "translate.py", "codestore.py", "cold.py")
 _translator_id: str | None = None
 
 
