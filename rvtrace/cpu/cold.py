@@ -19,7 +19,7 @@ the count exactly as for a translated block.
 
 from __future__ import annotations
 
-from rvtrace.cpu.codestore import code_name
+from rvtrace.cpu import codestore
 from rvtrace.cpu.emitter import _LOADS, _STORES, GLOBALS, _constants, _expand_macros
 from rvtrace.cpu.semantics import SEMANTICS
 
@@ -74,12 +74,19 @@ def factory(name: str):
     """make(rd, rs1, rs2, imm, csr, bits, length) -> step(h, x, ram, R, W, left, pc, idx)."""
     make = _factories.get(name)
     if make is None:
-        body = _body(name)
-        src = "\n".join(["def make(rd, rs1, rs2, imm, csr, bits, length):",
-                         "    def step(h, x, ram, R, W, left, pc, idx):"]
-                        + ["        " + line for line in body] + ["    return step", ""])
+        key = ("factory", name)            # stored: a warm run compiles no factory either
+        stored = codestore.load_variants(key)
+        if stored:
+            code = stored[0][4]
+        else:
+            body = _body(name)
+            src = "\n".join(["def make(rd, rs1, rs2, imm, csr, bits, length):",
+                             "    def step(h, x, ram, R, W, left, pc, idx):"]
+                            + ["        " + line for line in body] + ["    return step", ""])
+            code = compile(src, codestore.code_name(src), "exec")
+            codestore.save_variants(key, [((), 0, (), src, code, None)])
         scope: dict = {}
-        exec(compile(src, code_name(src), "exec"), GLOBALS, scope)
+        exec(code, GLOBALS, scope)
         make = _factories[name] = scope["make"]
     return make
 
@@ -112,9 +119,21 @@ def args_ok(args) -> bool:
     return True
 
 
+_shared: dict[tuple, object] = {}        # step_args -> its step: the pc is an argument, so
+                                         # every address holding the same word shares one
+
+
 def steps_from(args) -> list:
     """The step closures for step_args tuples."""
-    return [_illegal(a[0]) if len(a) == 1 else factory(a[1])(*a[2:]) for a in args]
+    out = []
+    for a in args:
+        step = _shared.get(a)
+        if step is None:
+            if len(_shared) > 100_000:
+                _shared.clear()
+            step = _shared[a] = _illegal(a[0]) if len(a) == 1 else factory(a[1])(*a[2:])
+        out.append(step)
+    return out
 
 
 def steps_for(insns) -> list:
