@@ -3,29 +3,33 @@
 In $RVTRACE_CODE_CACHE, else ~/.cache/rvtrace/blocks, under a directory per
 Python version (marshal's format is per version):
 
-  packs/*.pack   what one process translated: for each key -- what was translated
-           (virtual pc, privilege, paging mode, whether the block may loop) --
-           its variants, each holding the bytes it was made from (page
-           offsets and contents, compared with RAM before use), its pcs, its
-           Python source and the compiled code; for a block that never got
-           hot, its decode (cold.py's step arguments) instead of code. The
-           name starts with the translator's id (a hash of its sources) and
-           the time. A directory of their own: listing it stays cheap.
-  *.code         compiled code by the hash of its source (compile_cached).
+  packs/*.pack  what one process translated: for each key -- what was
+                translated (virtual pc, privilege, paging mode, whether the
+                block may loop) -- its variants, each holding the bytes it was
+                made from (page offsets and contents, compared with RAM before
+                use), its pcs, its Python source and the compiled code; for a
+                block that never got hot, its decode (cold.py's step
+                arguments) instead of code. The name starts with the
+                translator's id (a hash of its sources) and the time. A
+                directory of their own: listing it stays cheap.
+  *.code        compiled code by the hash of its source (compile_cached).
 
-A process reads every pack of its translator once, at its first lookup (one
-read each; a key's variants stay marshalled bytes until a run asks for that
-key), and writes what it translated as one new pack when a recording ends and
-at exit (flush): a crash loses at most that run's new translations. Once
+A process reads the index of every pack of its translator at its first
+lookup, and a key's entry (one read from the open pack, checked against the
+index's digest) only when a run asks for that key. It writes what it
+translated as one new pack when a recording ends and at exit (flush): a
+crash loses at most that run's new translations. Once
 there are MAX_PACKS packs, the writer merges them all into its own pack and
 deletes them, keeping entries used by the run or younger than MAX_AGE_DAYS,
-newest first up to MAX_PACK_BYTES; so a run reads a few files, whatever the
-number of runs before it.
+newest first up to MAX_PACK_BYTES; so a run opens a few files, whatever the
+number of runs before it, and reads what it uses.
 
 Every file is written to a temporary name and renamed (concurrent runs never
-see half a file; a pack merged away under a reader's feet is just not read),
-and starts with the SHA-256 of the rest: a file that does not match, is of
-another format, translator or key, or whose code was not compiled from the
+see half a file; a pack merged away under a reader's feet stays readable to
+the reader that opened it, or is not read), and is checked: a *.code file
+starts with the SHA-256 of the rest, a pack with that of its index, and the
+index holds a digest of every entry. A file or entry that does not match, is
+of another format, translator or key, or whose code was not compiled from the
 source it stores (the code's file name carries the source's hash) is ignored.
 The directory is created private to the user (0700) and not used if it is
 writable by others. The store is bounded: besides merging, once an hour at
@@ -42,6 +46,7 @@ import hashlib
 import marshal
 import os
 import stat
+import struct
 import sys
 import time
 from pathlib import Path
@@ -51,7 +56,7 @@ MAX_BYTES = 256 << 20
 MAX_AGE_DAYS = 30
 PRUNE_EVERY_S = 3600
 MAX_VARIANTS = 8               # translations kept per key (the same pc in other programs)
-PACK_FORMAT = "rvtrace-pack-1"
+PACK_FORMAT = "rvtrace-pack-2"
 MAX_PACKS = 8                  # packs of one translator before they are merged into one
 MAX_PACK_BYTES = 64 << 20      # what a merged pack keeps (every run reads all packs)
 FLUSH_EVERY = 4096             # translations kept in memory before a pack is written anyway
@@ -182,13 +187,18 @@ def translator_id() -> str:
     return _translator_id
 
 
-# What this process knows of the packs: key -> [stamp, marshalled variants, used];
-# the variants stay bytes until a run asks for their key (unmarshalling code is the
-# dear part, and a pack holds other programs' blocks too).
+# What this process knows of the packs: key -> [stamp, bytes or None, where, used].
+# A pack is read up to its index at the first lookup; a key's marshalled variants are
+# read (os.pread on the pack kept open: a pack merged away meanwhile stays readable),
+# checked and unmarshalled only when a run asks for that key, so the cost of a run
+# follows what it runs, not what the store holds.
 _table: dict | None = None
 _packs: list[Path] = []             # the packs _table was read from
 _pending: dict = {}                 # key -> variants translated by this process, not yet written
 _flush_registered = False
+
+_MAGIC = b"rvtpack1"
+_HEAD = struct.Struct("<8sQ32s")     # magic, index length, SHA-256 of the index
 
 
 def _pack_paths(d: Path) -> list[Path]:
@@ -200,28 +210,81 @@ def _pack_paths(d: Path) -> list[Path]:
     return [d / n for n in sorted(names) if n.startswith(prefix)]
 
 
-def _read_pack(path: Path) -> dict:
-    """{key: (stamp, variants bytes)} of a checked pack of this translator, else {}."""
-    payload = _read(path)
-    if type(payload) is not tuple or len(payload) != 3 or payload[0] != PACK_FORMAT \
-            or payload[1] != translator_id() or type(payload[2]) is not dict:
-        return {}
-    return payload[2]
+def _write_pack(path: Path, entries: dict, tid: str | None = None) -> bool:
+    """Write {key: (stamp, bytes)} as a pack: a checked index of (stamp, offset, length,
+    digest) per key, then the entries; under a temporary name, renamed. True if done."""
+    index, blobs, offset = {}, [], 0
+    for key, (stamp, data) in entries.items():
+        index[key] = (stamp, offset, len(data), hashlib.sha256(data).digest()[:16])
+        blobs.append(data)
+        offset += len(data)
+    head = marshal.dumps((PACK_FORMAT, tid or translator_id(), index))
+    body = _HEAD.pack(_MAGIC, len(head), hashlib.sha256(head).digest()) + head + b"".join(blobs)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(body)
+        os.replace(tmp, path)               # atomic: concurrent runs never see half a pack
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return False
+    return True
+
+
+def _read_index(path: Path) -> tuple[int, dict] | None:
+    """(open file, {key: (stamp, offset, length, digest)}) of a pack of this translator
+    whose index is intact; None otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        magic, n, digest = _HEAD.unpack(os.pread(fd, _HEAD.size, 0))
+        head = os.pread(fd, n, _HEAD.size)
+        if magic == _MAGIC and len(head) == n and hashlib.sha256(head).digest() == digest:
+            payload = marshal.loads(head)
+            if type(payload) is tuple and len(payload) == 3 and payload[0] == PACK_FORMAT \
+                    and payload[1] == translator_id() and type(payload[2]) is dict:
+                base = _HEAD.size + n
+                return fd, {k: (e[0], base + e[1], e[2], e[3]) for k, e in payload[2].items()
+                            if type(e) is tuple and len(e) == 4 and type(e[1]) is int and type(e[2]) is int}
+    except (OSError, struct.error, EOFError, ValueError, TypeError, IndexError):
+        pass
+    os.close(fd)
+    return None
 
 
 def _load_table() -> dict:
-    """Every pack of this translator, read once per process, in the order they were
-    written (their names start with the time), so the newest translation of a key wins."""
+    """The indexes of every pack of this translator, read once per process, in the order
+    they were written (their names start with the time): the newest translation of a key wins."""
     global _table, _packs
     if _table is None:
         _table = {}
         d = _pack_dir()
         _packs = _pack_paths(d) if d is not None else []
         for path in _packs:
-            for key, entry in _read_pack(path).items():
-                if type(entry) is tuple and len(entry) == 2 and type(entry[1]) is bytes:
-                    _table[key] = [entry[0], entry[1], False]
+            found = _read_index(path)
+            if found is not None:
+                fd, index = found
+                for key, (stamp, offset, length, digest) in index.items():
+                    _table[key] = [stamp, None, (fd, offset, length, digest), False]
     return _table
+
+
+def _entry_bytes(entry) -> bytes | None:
+    """An entry's marshalled variants, read and checked against its digest; None if damaged."""
+    if entry[1] is not None:
+        return entry[1]
+    fd, offset, length, digest = entry[2]
+    try:
+        data = os.pread(fd, length, offset)
+    except OSError:
+        return None
+    if len(data) != length or hashlib.sha256(data).digest()[:16] != digest:
+        return None
+    return data
 
 
 def _variants_ok(key, variants) -> list:
@@ -244,13 +307,14 @@ def load_variants(key: tuple) -> list:
     entry = _load_table().get(key)
     if entry is None:
         return []
+    data = _entry_bytes(entry)
     try:
-        payload = marshal.loads(entry[1])
+        payload = marshal.loads(data) if data is not None else None
     except (EOFError, ValueError, TypeError):
-        return []
+        payload = None
     if type(payload) is not tuple or len(payload) != 2 or payload[0] != key:
         return []
-    entry[2] = True
+    entry[3] = True
     return _variants_ok(key, payload[1])
 
 
@@ -277,20 +341,18 @@ def flush() -> None:
         return
     now = time.time()
     table = _load_table()
-    entries = {}
-    for key, variants in _pending.items():
-        entries[key] = (now, marshal.dumps((key, variants)))
+    entries = {key: (now, marshal.dumps((key, variants))) for key, variants in _pending.items()}
     merged: list[Path] = []
     if len(_packs) + 1 >= MAX_PACKS:
         merged = list(_packs)
-        entries = {**_bounded(table, now), **entries}
+        entries = {**_bounded({k: e for k, e in table.items() if k not in entries}, now), **entries}
     name = f"{translator_id()}-{time.time_ns():x}-{os.getpid()}.pack"
-    if not _write(d / name, (PACK_FORMAT, translator_id(), entries), prune=False):
+    if not _write_pack(d / name, entries):
         return
-    for key, entry in entries.items():
-        table[key] = [entry[0], entry[1], True]
+    for key, (stamp, data) in entries.items():
+        table[key] = [stamp, data, None, True]
     _pending.clear()
-    for path in merged:                     # a reader that listed them finds them gone: it skips them
+    for path in merged:                     # a reader that listed them keeps them open, or skips them
         try:
             path.unlink()
         except OSError:
@@ -300,17 +362,19 @@ def flush() -> None:
 
 
 def _bounded(table: dict, now: float) -> dict:
-    """The entries of `table` a merged pack keeps: used by this run or younger than
-    MAX_AGE_DAYS, the newest first until MAX_PACK_BYTES."""
+    """{key: (stamp, bytes)} a merged pack keeps of `table`: entries used by this run or
+    younger than MAX_AGE_DAYS, the newest first until MAX_PACK_BYTES; damaged ones dropped."""
     live = []
-    for key, (stamp, data, used) in table.items():
-        if used:
-            stamp = now
-        if now - stamp <= MAX_AGE_DAYS * 86400:
-            live.append((stamp, key, data))
+    for key, entry in table.items():
+        stamp = now if entry[3] else entry[0]
+        if type(stamp) in (int, float) and now - stamp <= MAX_AGE_DAYS * 86400:
+            live.append((stamp, key, entry))
     live.sort(key=lambda e: e[0], reverse=True)
     out, total = {}, 0
-    for stamp, key, data in live:
+    for stamp, key, entry in live:
+        data = _entry_bytes(entry)
+        if data is None:
+            continue
         total += len(data)
         if total > MAX_PACK_BYTES:
             break

@@ -77,17 +77,36 @@ def test_other_bytes_at_the_same_pc_are_translated_anew(store, monkeypatch):
     assert h.x[5] == 7 and h.x[6] == 6
 
 
-def test_damaged_or_foreign_files_are_ignored(store, monkeypatch):
+def _damage(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_entries_are_ignored(store, monkeypatch):
     first = _run()
     codestore.flush()
-    for f in (store / "packs").glob("*.pack"):
-        data = bytearray(f.read_bytes())
-        data[-5] ^= 0xFF                                     # no longer matches its hash
-        f.write_bytes(bytes(data))
+    (pack,) = (store / "packs").glob("*.pack")
+    fd, index = codestore._read_index(pack)
+    os.close(fd)
+    for _, offset, length, _ in index.values():              # no entry matches its digest now
+        _damage(pack, offset + length // 2)
     _forget(monkeypatch)
     before = translate.stats["translated"]
     again = _run()
     assert translate.stats["translated"] > before and again.x == first.x
+
+
+def test_a_damaged_index_is_ignored(store, monkeypatch):
+    _run()
+    codestore.flush()
+    (pack,) = (store / "packs").glob("*.pack")
+    _damage(pack, codestore._HEAD.size + 3)
+    assert codestore._read_index(pack) is None
+    _forget(monkeypatch)
+    before = translate.stats["translated"]
+    _run()
+    assert translate.stats["translated"] > before
 
 
 def test_code_not_compiled_from_its_source_is_refused(store):
@@ -174,8 +193,10 @@ def test_a_pack_of_another_translator_is_ignored(store, monkeypatch):
     _run()
     codestore.flush()
     (pack,) = (store / "packs").glob("*.pack")
-    payload = codestore._read(pack)
-    codestore._write(pack, (payload[0], "another", payload[2]))
+    fd, index = codestore._read_index(pack)
+    entries = {k: (e[0], os.pread(fd, e[2], e[1])) for k, e in index.items()}
+    os.close(fd)
+    assert codestore._write_pack(pack, entries, tid="another")
     _forget(monkeypatch)
     before = translate.stats["translated"]
     _run()
@@ -185,13 +206,26 @@ def test_a_pack_of_another_translator_is_ignored(store, monkeypatch):
 def test_a_merged_pack_drops_old_entries_then_the_oldest_past_its_size(monkeypatch):
     now = 1e9
     day = 86400
-    table = {("a",): [now - 40 * day, b"x" * 10, False],      # too old
-             ("b",): [now - 40 * day, b"x" * 10, True],       # too old, but this run used it
-             ("c",): [now - 2 * day, b"x" * 10, False],
-             ("d",): [now - 1 * day, b"x" * 10, False]}
+    table = {("a",): [now - 40 * day, b"x" * 10, None, False],      # too old
+             ("b",): [now - 40 * day, b"x" * 10, None, True],       # too old, but this run used it
+             ("c",): [now - 2 * day, b"x" * 10, None, False],
+             ("d",): [now - 1 * day, b"x" * 10, None, False]}
     assert set(codestore._bounded(table, now)) == {("b",), ("c",), ("d",)}
     monkeypatch.setattr(codestore, "MAX_PACK_BYTES", 25)
     assert set(codestore._bounded(table, now)) == {("b",), ("d",)}
+
+
+def test_a_run_reads_only_the_entries_it_uses(store, monkeypatch):
+    _run()
+    for i in range(1, 4):                                     # other programs elsewhere in RAM
+        make_hart(LOOP, at=0x8000_0000 + 0x1000 * i).run(3)
+    _forget(monkeypatch)
+    reads = []
+    real = os.pread
+    monkeypatch.setattr(codestore.os, "pread", lambda fd, n, off: (reads.append(n), real(fd, n, off))[1])
+    _run(budget=3)
+    (pack,) = (store / "packs").glob("*.pack")
+    assert 0 < sum(reads) < pack.stat().st_size / 2
 
 
 def test_a_block_that_stays_cold_is_not_decoded_again(store, monkeypatch):
