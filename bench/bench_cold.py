@@ -35,8 +35,8 @@ from rvtrace.cpu import codestore  # noqa: E402
 def stored(d: str) -> tuple[int, int]:
     """(translated blocks, stored decodes) in the code cache at d."""
     os.environ["RVTRACE_CODE_CACHE"] = d
-    codestore._dir, codestore._packs_dir, codestore._table = False, False, None
-    keys = list(codestore._load_table())
+    codestore._dir, codestore._packs_dir, codestore._indexes = False, False, None
+    keys = codestore.stored_keys()
     return (sum(type(k[0]) is int for k in keys), sum(k[0] == "decoded" for k in keys))
 
 

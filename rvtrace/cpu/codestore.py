@@ -187,13 +187,15 @@ def translator_id() -> str:
     return _translator_id
 
 
-# What this process knows of the packs: key -> [stamp, bytes or None, where, used].
-# A pack is read up to its index at the first lookup; a key's marshalled variants are
-# read (os.pread on the pack kept open: a pack merged away meanwhile stays readable),
-# checked and unmarshalled only when a run asks for that key, so the cost of a run
-# follows what it runs, not what the store holds.
-_table: dict | None = None
-_packs: list[Path] = []             # the packs _table was read from
+# What this process knows of the packs: their indexes, newest first. A pack is read up
+# to its index at the first lookup; a key's marshalled variants are read (os.pread on
+# the pack kept open: a pack merged away meanwhile stays readable), checked and
+# unmarshalled only when a run asks for that key, so the cost of a run follows what
+# it runs, not what the store holds.
+_indexes: list[tuple[int, int, dict]] | None = None     # (open pack, where entries start, index)
+_packs: list[Path] = []             # the packs the indexes were read from
+_written: dict = {}                 # key -> (stamp, bytes) this process wrote
+_used: set = set()                  # keys this process found in the packs
 _pending: dict = {}                 # key -> variants translated by this process, not yet written
 _flush_registered = False
 
@@ -233,9 +235,9 @@ def _write_pack(path: Path, entries: dict, tid: str | None = None) -> bool:
     return True
 
 
-def _read_index(path: Path) -> tuple[int, dict] | None:
-    """(open file, {key: (stamp, offset, length, digest)}) of a pack of this translator
-    whose index is intact; None otherwise."""
+def _read_index(path: Path) -> tuple[int, int, dict] | None:
+    """(open file, where its entries start, {key: (stamp, offset, length, digest)}) of a
+    pack of this translator whose index is intact; None otherwise."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -247,44 +249,51 @@ def _read_index(path: Path) -> tuple[int, dict] | None:
             payload = marshal.loads(head)
             if type(payload) is tuple and len(payload) == 3 and payload[0] == PACK_FORMAT \
                     and payload[1] == translator_id() and type(payload[2]) is dict:
-                base = _HEAD.size + n
-                return fd, {k: (e[0], base + e[1], e[2], e[3]) for k, e in payload[2].items()
-                            if type(e) is tuple and len(e) == 4 and type(e[1]) is int and type(e[2]) is int}
-    except (OSError, struct.error, EOFError, ValueError, TypeError, IndexError):
+                return fd, _HEAD.size + n, payload[2]
+    except (OSError, struct.error, EOFError, ValueError, TypeError):
         pass
     os.close(fd)
     return None
 
 
-def _load_table() -> dict:
-    """The indexes of every pack of this translator, read once per process, in the order
-    they were written (their names start with the time): the newest translation of a key wins."""
-    global _table, _packs
-    if _table is None:
-        _table = {}
+def _load_indexes() -> list:
+    """The indexes of every pack of this translator, read once per process, newest first
+    (their names start with the time): the newest translation of a key wins."""
+    global _indexes, _packs
+    if _indexes is None:
         d = _pack_dir()
         _packs = _pack_paths(d) if d is not None else []
-        for path in _packs:
-            found = _read_index(path)
-            if found is not None:
-                fd, index = found
-                for key, (stamp, offset, length, digest) in index.items():
-                    _table[key] = [stamp, None, (fd, offset, length, digest), False]
-    return _table
+        _indexes = [found for found in map(_read_index, reversed(_packs)) if found is not None]
+    return _indexes
 
 
-def _entry_bytes(entry) -> bytes | None:
-    """An entry's marshalled variants, read and checked against its digest; None if damaged."""
-    if entry[1] is not None:
-        return entry[1]
-    fd, offset, length, digest = entry[2]
-    try:
-        data = os.pread(fd, length, offset)
-    except OSError:
+def stored_keys() -> set:
+    """Every key the store holds for this translator (for benchmarks and tests)."""
+    return {key for _, _, index in _load_indexes() for key in index} | set(_written)
+
+
+def _entry(fd: int, base: int, e) -> bytes | None:
+    """An index entry's marshalled variants, read and checked against its digest; None if damaged."""
+    if type(e) is not tuple or len(e) != 4 or type(e[1]) is not int or type(e[2]) is not int:
         return None
-    if len(data) != length or hashlib.sha256(data).digest()[:16] != digest:
+    try:
+        data = os.pread(fd, e[2], base + e[1])
+    except (OSError, ValueError, OverflowError):
+        return None
+    if len(data) != e[2] or hashlib.sha256(data).digest()[:16] != e[3]:
         return None
     return data
+
+
+def _find(key) -> bytes | None:
+    if key in _written:
+        return _written[key][1]
+    for fd, base, index in _load_indexes():
+        e = index.get(key)
+        if e is not None:
+            _used.add(key)
+            return _entry(fd, base, e)
+    return None
 
 
 def _variants_ok(key, variants) -> list:
@@ -304,17 +313,13 @@ def load_variants(key: tuple) -> list:
     """[(segments, n, pcs, src, code, cut)] stored for `key`, each checked; [] if none."""
     if key in _pending:
         return list(_pending[key])
-    entry = _load_table().get(key)
-    if entry is None:
-        return []
-    data = _entry_bytes(entry)
+    data = _find(key)
     try:
         payload = marshal.loads(data) if data is not None else None
     except (EOFError, ValueError, TypeError):
         payload = None
     if type(payload) is not tuple or len(payload) != 2 or payload[0] != key:
         return []
-    entry[3] = True
     return _variants_ok(key, payload[1])
 
 
@@ -340,19 +345,24 @@ def flush() -> None:
     if d is None or not _pending:
         return
     now = time.time()
-    table = _load_table()
+    indexes = _load_indexes()
     entries = {key: (now, marshal.dumps((key, variants))) for key, variants in _pending.items()}
     merged: list[Path] = []
     if len(_packs) + 1 >= MAX_PACKS:
         merged = list(_packs)
-        entries = {**_bounded({k: e for k, e in table.items() if k not in entries}, now), **entries}
+        known: dict = {}
+        for fd, base, index in reversed(indexes):          # oldest first: newer ones override
+            for key, e in index.items():
+                known[key] = (e[0] if type(e) is tuple and e else 0, key in _used, (fd, base, e))
+        for key, (stamp, data) in _written.items():
+            known[key] = (stamp, True, data)
+        entries = {**_bounded({k: v for k, v in known.items() if k not in entries}, now), **entries}
     name = f"{translator_id()}-{time.time_ns():x}-{os.getpid()}.pack"
     if not _write_pack(d / name, entries):
         return
-    for key, (stamp, data) in entries.items():
-        table[key] = [stamp, data, None, True]
+    _written.update(entries)
     _pending.clear()
-    for path in merged:                     # a reader that listed them keeps them open, or skips them
+    for path in merged:                     # a reader that opened them keeps them; others skip them
         try:
             path.unlink()
         except OSError:
@@ -361,18 +371,19 @@ def flush() -> None:
     _maybe_prune(d.parent)
 
 
-def _bounded(table: dict, now: float) -> dict:
-    """{key: (stamp, bytes)} a merged pack keeps of `table`: entries used by this run or
-    younger than MAX_AGE_DAYS, the newest first until MAX_PACK_BYTES; damaged ones dropped."""
+def _bounded(known: dict, now: float) -> dict:
+    """Of {key: (stamp, used, bytes or (pack, base, index entry))}, the {key: (stamp, bytes)}
+    a merged pack keeps: entries used by this process or younger than MAX_AGE_DAYS, the
+    newest first until MAX_PACK_BYTES; damaged ones dropped."""
     live = []
-    for key, entry in table.items():
-        stamp = now if entry[3] else entry[0]
+    for key, (stamp, used, source) in known.items():
+        stamp = now if used else stamp
         if type(stamp) in (int, float) and now - stamp <= MAX_AGE_DAYS * 86400:
-            live.append((stamp, key, entry))
+            live.append((stamp, key, source))
     live.sort(key=lambda e: e[0], reverse=True)
     out, total = {}, 0
-    for stamp, key, entry in live:
-        data = _entry_bytes(entry)
+    for stamp, key, source in live:
+        data = source if type(source) is bytes else _entry(*source)
         if data is None:
             continue
         total += len(data)

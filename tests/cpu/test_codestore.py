@@ -44,8 +44,10 @@ def _new_process(monkeypatch):
     monkeypatch.setattr(translate, "_variants", {})
     monkeypatch.setattr(translate, "_on_disk_looked", set())
     monkeypatch.setattr(translate, "_steps", {})
-    monkeypatch.setattr(codestore, "_table", None)
+    monkeypatch.setattr(codestore, "_indexes", None)
     monkeypatch.setattr(codestore, "_packs", [])
+    monkeypatch.setattr(codestore, "_written", {})
+    monkeypatch.setattr(codestore, "_used", set())
     monkeypatch.setattr(codestore, "_pending", {})
 
 
@@ -87,10 +89,10 @@ def test_damaged_entries_are_ignored(store, monkeypatch):
     first = _run()
     codestore.flush()
     (pack,) = (store / "packs").glob("*.pack")
-    fd, index = codestore._read_index(pack)
+    fd, base, index = codestore._read_index(pack)
     os.close(fd)
     for _, offset, length, _ in index.values():              # no entry matches its digest now
-        _damage(pack, offset + length // 2)
+        _damage(pack, base + offset + length // 2)
     _forget(monkeypatch)
     before = translate.stats["translated"]
     again = _run()
@@ -193,8 +195,8 @@ def test_a_pack_of_another_translator_is_ignored(store, monkeypatch):
     _run()
     codestore.flush()
     (pack,) = (store / "packs").glob("*.pack")
-    fd, index = codestore._read_index(pack)
-    entries = {k: (e[0], os.pread(fd, e[2], e[1])) for k, e in index.items()}
+    fd, base, index = codestore._read_index(pack)
+    entries = {k: (e[0], codestore._entry(fd, base, e)) for k, e in index.items()}
     os.close(fd)
     assert codestore._write_pack(pack, entries, tid="another")
     _forget(monkeypatch)
@@ -206,10 +208,10 @@ def test_a_pack_of_another_translator_is_ignored(store, monkeypatch):
 def test_a_merged_pack_drops_old_entries_then_the_oldest_past_its_size(monkeypatch):
     now = 1e9
     day = 86400
-    table = {("a",): [now - 40 * day, b"x" * 10, None, False],      # too old
-             ("b",): [now - 40 * day, b"x" * 10, None, True],       # too old, but this run used it
-             ("c",): [now - 2 * day, b"x" * 10, None, False],
-             ("d",): [now - 1 * day, b"x" * 10, None, False]}
+    table = {("a",): (now - 40 * day, False, b"x" * 10),      # too old
+             ("b",): (now - 40 * day, True, b"x" * 10),       # too old, but this run used it
+             ("c",): (now - 2 * day, False, b"x" * 10),
+             ("d",): (now - 1 * day, False, b"x" * 10)}
     assert set(codestore._bounded(table, now)) == {("b",), ("c",), ("d",)}
     monkeypatch.setattr(codestore, "MAX_PACK_BYTES", 25)
     assert set(codestore._bounded(table, now)) == {("b",), ("d",)}
