@@ -15,14 +15,16 @@ Python version (marshal's format is per version):
   *.code        compiled code by the hash of its source (compile_cached).
 
 A process reads the index of every pack of its translator at its first
-lookup, and a key's entry (one read from the open pack, checked against the
-index's digest) only when a run asks for that key. It writes what it
-translated as one new pack when a recording ends and at exit (flush): a
-crash loses at most that run's new translations. Once
-there are MAX_PACKS packs, the writer merges them all into its own pack and
-deletes them, keeping entries used by the run or younger than MAX_AGE_DAYS,
-newest first up to MAX_PACK_BYTES; so a run opens a few files, whatever the
-number of runs before it, and reads what it uses.
+lookup, and a key's entries (one read from the open pack each, checked
+against the index's digest) only when a run asks for that key; processes
+running side by side may each have written variants of the same key, so a
+key's variants are combined from every pack that holds it. A process writes
+what it translated as one new pack when a recording ends and at exit
+(flush): a crash loses at most that run's new translations. Once there are
+MAX_PACKS packs, the writer merges them all into its own pack and deletes
+them, keeping entries used by the run or younger than MAX_AGE_DAYS, newest
+first up to MAX_PACK_BYTES; so a run opens a few files, whatever the number
+of runs before it, and reads what it uses.
 
 Every file is written to a temporary name and renamed (concurrent runs never
 see half a file; a pack merged away under a reader's feet stays readable to
@@ -258,7 +260,7 @@ def _read_index(path: Path) -> tuple[int, int, dict] | None:
 
 def _load_indexes() -> list:
     """The indexes of every pack of this translator, read once per process, newest first
-    (their names start with the time): the newest translation of a key wins."""
+    (their names start with the time): a key's newest variants come first."""
     global _indexes, _packs
     if _indexes is None:
         d = _pack_dir()
@@ -285,15 +287,42 @@ def _entry(fd: int, base: int, e) -> bytes | None:
     return data
 
 
-def _find(key) -> bytes | None:
-    if key in _written:
-        return _written[key][1]
+def _found(key) -> list[bytes]:
+    """Every stored entry of key, newest first: packs written side by side by
+    concurrent processes may each hold variants of the same key."""
+    out = [_written[key][1]] if key in _written else []
     for fd, base, index in _load_indexes():
         e = index.get(key)
         if e is not None:
             _used.add(key)
-            return _entry(fd, base, e)
-    return None
+            data = _entry(fd, base, e)
+            if data is not None:
+                out.append(data)
+    return out
+
+
+def _unpack(key, data: bytes) -> list:
+    try:
+        payload = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return []
+    if type(payload) is not tuple or len(payload) != 2 or payload[0] != key:
+        return []
+    return _variants_ok(key, payload[1])
+
+
+def _combined(key, blobs: list[bytes]) -> list:
+    """The variants of several entries of key, newest first, each once, at most MAX_VARIANTS."""
+    if len(blobs) == 1:
+        return _unpack(key, blobs[0])
+    out, seen = [], set()
+    for data in blobs:
+        for v in _unpack(key, data):
+            ident = (v[0], v[1], v[5])              # its bytes, length and where a watch cut it
+            if ident not in seen:
+                seen.add(ident)
+                out.append(v)
+    return out[:MAX_VARIANTS]
 
 
 def _variants_ok(key, variants) -> list:
@@ -313,14 +342,7 @@ def load_variants(key: tuple) -> list:
     """[(segments, n, pcs, src, code, cut)] stored for `key`, each checked; [] if none."""
     if key in _pending:
         return list(_pending[key])
-    data = _find(key)
-    try:
-        payload = marshal.loads(data) if data is not None else None
-    except (EOFError, ValueError, TypeError):
-        payload = None
-    if type(payload) is not tuple or len(payload) != 2 or payload[0] != key:
-        return []
-    return _variants_ok(key, payload[1])
+    return _combined(key, _found(key))
 
 
 def save_variants(key: tuple, variants: list) -> None:
@@ -353,9 +375,12 @@ def flush() -> None:
         known: dict = {}
         for fd, base, index in reversed(indexes):          # oldest first: newer ones override
             for key, e in index.items():
-                known[key] = (e[0] if type(e) is tuple and e else 0, key in _used, (fd, base, e))
+                if key in known:                           # in several packs: their variants combined
+                    known[key] = (now, key in _used, marshal.dumps((key, _combined(key, _found(key)))))
+                elif key not in _written:
+                    known[key] = (e[0] if type(e) is tuple and e else 0, key in _used, (fd, base, e))
         for key, (stamp, data) in _written.items():
-            known[key] = (stamp, True, data)
+            known.setdefault(key, (stamp, True, data))
         entries = {**_bounded({k: v for k, v in known.items() if k not in entries}, now), **entries}
     name = f"{translator_id()}-{time.time_ns():x}-{os.getpid()}.pack"
     if not _write_pack(d / name, entries):

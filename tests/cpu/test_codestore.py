@@ -256,3 +256,16 @@ def test_prune_reaches_the_packs(store):
     pack.write_bytes(b"z")
     os.utime(pack, (time.time() - 40 * 86400,) * 2)
     assert codestore.prune(store) == 1 and not pack.exists()
+
+
+def test_variants_written_side_by_side_are_all_found(store, monkeypatch):
+    _run(_program(1), budget=3)                               # one process writes its pack
+    _forget(monkeypatch)
+    monkeypatch.setattr(codestore, "_indexes", [])            # another had listed the packs before that
+    _run(_program(2), budget=3)                               # same key, other bytes: its pack holds only these
+    _forget(monkeypatch)
+    assert len(list((store / "packs").glob("*.pack"))) == 2
+    monkeypatch.setattr(translate, "block_source", None)     # both are found: none is translated
+    monkeypatch.setattr(translate, "read_block", None)
+    for i in (1, 2):
+        assert _run(_program(i), budget=3).x[5] == i
