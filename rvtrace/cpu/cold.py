@@ -19,11 +19,11 @@ the count exactly as for a translated block.
 
 from __future__ import annotations
 
-from rvtrace.cpu.codestore import code_name
+from rvtrace.cpu import codestore
 from rvtrace.cpu.emitter import _LOADS, _STORES, GLOBALS, _constants, _expand_macros
 from rvtrace.cpu.semantics import SEMANTICS
 
-HOT = 2                  # runs of a block before it is translated (chosen with bench/bench_cold.py)
+HOT = 16                 # runs of a block before it is translated (chosen with bench/bench_cold.py)
 
 _factories: dict[str, object] = {}
 
@@ -74,12 +74,19 @@ def factory(name: str):
     """make(rd, rs1, rs2, imm, csr, bits, length) -> step(h, x, ram, R, W, left, pc, idx)."""
     make = _factories.get(name)
     if make is None:
-        body = _body(name)
-        src = "\n".join(["def make(rd, rs1, rs2, imm, csr, bits, length):",
-                         "    def step(h, x, ram, R, W, left, pc, idx):"]
-                        + ["        " + line for line in body] + ["    return step", ""])
+        key = ("factory", name)            # stored: a warm run compiles no factory either
+        stored = codestore.load_variants(key)
+        if stored:
+            code = stored[0][4]
+        else:
+            body = _body(name)
+            src = "\n".join(["def make(rd, rs1, rs2, imm, csr, bits, length):",
+                             "    def step(h, x, ram, R, W, left, pc, idx):"]
+                            + ["        " + line for line in body] + ["    return step", ""])
+            code = compile(src, codestore.code_name(src), "exec")
+            codestore.save_variants(key, [((), 0, (), src, code, None)])
         scope: dict = {}
-        exec(compile(src, code_name(src), "exec"), GLOBALS, scope)
+        exec(code, GLOBALS, scope)
         make = _factories[name] = scope["make"]
     return make
 
@@ -92,16 +99,46 @@ def _illegal(bits: int):
     return step
 
 
+def step_args(bits: int, insn) -> tuple:
+    """What a step is made from, as plain values: (bits,) for an illegal word, else
+    (bits, name, rd, rs1, rs2, imm, csr, operation bits, length). Warm runs keep them
+    on disk, so a block that never gets hot is not decoded again."""
+    if insn is None:
+        return (bits,)
+    return (bits, insn.name, insn.rd, insn.rs1, insn.rs2, insn.imm, insn.csr, insn.bits, insn.length)
+
+
+def args_ok(args) -> bool:
+    """Stored step arguments of the shape step_args makes, naming known instructions
+    (the store's checksum already rules out damage: this rules out other shapes)."""
+    if type(args) is not tuple:
+        return False
+    for a in args:
+        if type(a) is not tuple or (len(a) != 1 and (len(a) != 9 or a[1] not in SEMANTICS)):
+            return False
+    return True
+
+
+_shared: dict[tuple, object] = {}        # step_args -> its step: the pc is an argument, so
+                                         # every address holding the same word shares one
+
+
+def steps_from(args) -> list:
+    """The step closures for step_args tuples."""
+    out = []
+    for a in args:
+        step = _shared.get(a)
+        if step is None:
+            if len(_shared) > 100_000:
+                _shared.clear()
+            step = _shared[a] = _illegal(a[0]) if len(a) == 1 else factory(a[1])(*a[2:])
+        out.append(step)
+    return out
+
+
 def steps_for(insns) -> list:
     """The step closures for a trace [(pc, bits, insn)]."""
-    out = []
-    for pc, bits, insn in insns:
-        if insn is None:
-            out.append(_illegal(bits))
-        else:
-            out.append(factory(insn.name)(insn.rd, insn.rs1, insn.rs2, insn.imm, insn.csr, insn.bits,
-                                          insn.length))
-    return out
+    return steps_from([step_args(bits, insn) for _, bits, insn in insns])
 
 
 def cold_function(steps, pcs, promote, hot: int = HOT):

@@ -12,7 +12,8 @@ the virtual pc, privilege, paging mode and the block's own bytes, compared
 with RAM -- first in this process, then on disk, so a warm run neither
 decodes nor emits source. A block with no stored translation runs as
 pre-decoded steps (cold.py) and is translated once it has run hart.hot_after
-times. A block read while pcs were watched (the recorder,
+times; what its steps are made of is stored as well, so a warm run does not
+decode blocks that never get hot either. A block read while pcs were watched (the recorder,
 the debugger) also remembers the watched pc it stopped before, and is used
 again only where the watch set would stop it at the same place.
 
@@ -136,7 +137,7 @@ class _Variant:
 _variants: dict[tuple, list[_Variant]] = {}
 _on_disk_looked: set[tuple] = set()
 MAX_KEYS = 100_000
-stats = {"memory": 0, "disk": 0, "translated": 0, "cold": 0}
+stats = {"memory": 0, "disk": 0, "translated": 0, "cold": 0, "decoded": 0}
 
 
 def _segments(insns, page_index: int, ram) -> tuple:
@@ -202,7 +203,12 @@ def _translate(hart, pc: int, ppc: int) -> Block:
     stats["translated"] += 1
     if len(read_pages) > 1:                  # a page-straddling first instruction: not stored by bytes
         return Block(fn, len(insns), pcs, frozenset(read_pages), src)
-    v = _Variant(_segments(insns, page_index, ram), len(insns), pcs, src, code, fn, cut)
+    _remember(key, _Variant(_segments(insns, page_index, ram), len(insns), pcs, src, code, fn, cut))
+    return Block(fn, len(insns), pcs, frozenset((ppc >> 12,)), src)
+
+
+def _remember(key: tuple, v: _Variant) -> None:
+    """Keep a new variant of key, in this process and in the store."""
     variants = _variants.setdefault(key, [])
     variants.insert(0, v)
     del variants[codestore.MAX_VARIANTS:]
@@ -210,19 +216,46 @@ def _translate(hart, pc: int, ppc: int) -> Block:
         _variants.clear()
         _on_disk_looked.clear()
     codestore.save_variants(key, [x.stored() for x in variants])
-    return Block(fn, len(insns), pcs, frozenset((ppc >> 12,)), src)
+
+
+def _stored_decoded(hart, key: tuple, page_index: int) -> _Variant | None:
+    """The stored decode of a cold block's bytes (a variant whose code is its step arguments)."""
+    variants = _variants.get(key)
+    if variants is None and key not in _on_disk_looked:
+        _on_disk_looked.add(key)
+        variants = _variants[key] = [_Variant(seg, n, list(pcs), src, args, None, cut)
+                                     for seg, n, pcs, src, args, cut in codestore.load_variants(key)
+                                     if cold.args_ok(args) and len(args) == n == len(pcs) - 1]
+    for v in variants or ():
+        if v.matches(hart.ram, page_index, hart._watch):
+            stats["decoded"] += 1
+            return v
+    return None
 
 
 def _cold_block(hart, pc: int, ppc: int) -> Block:
-    """A block that runs as pre-decoded steps until it has run hart.hot_after times."""
-    insns, read_pages, fall, _, _ = read_block(hart, pc, hart.max_block, hart._watch)
-    pcs = [p for p, _, _ in insns] + [fall]
-    block = Block(None, len(insns), pcs, frozenset(read_pages), "")
+    """A block that runs as pre-decoded steps until it has run hart.hot_after times.
+    What its steps are made of is stored too (a warm run does not decode it again)."""
+    key = ("decoded",) + _key(hart, pc)
+    page_index = ppc - hart.ram_base - (pc & 0xFFF)
+    found = _stored_decoded(hart, key, page_index)
+    if found is not None:
+        args, pcs, read_pages = found.code, found.pcs, (ppc >> 12,)
+    else:
+        insns, read_pages, fall, cut, _ = read_block(hart, pc, hart.max_block, hart._watch)
+        pcs = [p for p, _, _ in insns] + [fall]
+        args = tuple(cold.step_args(bits, insn) for _, bits, insn in insns)
+        if len(read_pages) == 1:
+            _remember(key, _Variant(_segments(insns, page_index, hart.ram), len(insns), pcs, "", args, None,
+                                    cut))
+    block = Block(None, len(pcs) - 1, pcs, frozenset(read_pages), "")
 
     def promote(h):
         """Translate now, and let every hart's dispatch table use the translation."""
         try:
-            hot = _translate(h, pc, h.fetch_address(pc) + h.ram_base)
+            ppc = h.fetch_address(pc) + h.ram_base
+            # stored already if the watch set changed since this block went cold (another key)
+            hot = _stored(h, pc, ppc) or _translate(h, pc, ppc)
         except Trap:
             return None
         block.fn, block.n, block.pcs, block.source = hot.fn, hot.n, hot.pcs, hot.source
@@ -232,7 +265,7 @@ def _cold_block(hart, pc: int, ppc: int) -> Block:
                 if t is not None and t[2] is block:
                     ctx.blocks[pc] = (hot.fn, hot.n, block)
         return hot.fn
-    block.fn = cold.cold_function(cold.steps_for(insns), pcs, promote, hart.hot_after)
+    block.fn = cold.cold_function(cold.steps_from(args), pcs, promote, hart.hot_after)
     stats["cold"] += 1
     return block
 

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rvtrace.cpu import codestore
 from rvtrace.errors import UserError
 from rvtrace.files import check_input, check_output, partial_path, put_in_place
 from rvtrace.kernel.image import KernelImage
@@ -147,6 +148,7 @@ def record(config: MachineConfig, path, *, max_insns: int | None = None, input_s
     try:
         with _Signals(recorder):
             ending, detail, result = _run(log, recorder, max_insns)
+        codestore.flush()           # this run's translations, written now: explore's workers never exit normally
         recorder.finish(result)
         writer.close(ending, detail, icount=recorder.now(), intervals=log.section())
         kept = put_in_place(partial, target)
