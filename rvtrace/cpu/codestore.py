@@ -131,18 +131,26 @@ def _read(path: Path):
 def _write(path: Path, payload, prune: bool = True) -> bool:
     """Write a checked file under a temporary name and rename it; True if done."""
     body = marshal.dumps(payload)
+    if not _atomic_write(path, hashlib.sha256(body).digest() + body):
+        return False
+    if prune:
+        _maybe_prune(path.parent)
+    return True
+
+
+def _atomic_write(path: Path, data: bytes) -> bool:
+    """Write under a temporary name and rename: concurrent runs never see half a file.
+    False (and nothing left behind) on a full or read-only disk."""
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(hashlib.sha256(body).digest() + body)
-        os.replace(tmp, path)               # atomic: concurrent runs never see half a file
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
     except OSError:
         try:
             tmp.unlink()
         except OSError:
             pass
         return False
-    if prune:
-        _maybe_prune(path.parent)
     return True
 
 
@@ -224,17 +232,7 @@ def _write_pack(path: Path, entries: dict, tid: str | None = None) -> bool:
         offset += len(data)
     head = marshal.dumps((PACK_FORMAT, tid or translator_id(), index))
     body = _HEAD.pack(_MAGIC, len(head), hashlib.sha256(head).digest()) + head + b"".join(blobs)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(body)
-        os.replace(tmp, path)               # atomic: concurrent runs never see half a pack
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        return False
-    return True
+    return _atomic_write(path, body)
 
 
 def _read_index(path: Path) -> tuple[int, int, dict] | None:
