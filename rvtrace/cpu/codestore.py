@@ -47,11 +47,12 @@ import atexit
 import hashlib
 import marshal
 import os
-import stat
 import struct
 import sys
 import time
 from pathlib import Path
+
+from rvtrace.files import cache_dir, private_dir
 
 FORMAT = 2                     # bump when what a variant holds changes
 MAX_BYTES = 256 << 20
@@ -68,18 +69,6 @@ _packs_dir: Path | None | bool = False
 _pruned = False
 
 
-def _private_dir(path: Path) -> bool:
-    """Create `path` (0700) if needed; True if it is ours and not writable by others."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        st = path.stat()
-    except OSError:
-        return False
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return False
-    return not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def _cache_dir() -> Path | None:
     global _dir
     if _dir is False:
@@ -87,10 +76,10 @@ def _cache_dir() -> Path | None:
         if env == "off":
             _dir = None
         else:
-            base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-                / "rvtrace" / "blocks"
+            # beside rvtrace's other caches (RVTRACE_CACHE moves them all) unless told otherwise
+            base = Path(env) if env else cache_dir() / "blocks"
             path = base / sys.implementation.cache_tag
-            ok = all(_private_dir(p) for p in (base, path))
+            ok = all(private_dir(p) for p in (base, path))
             _dir = path if ok else None
     return _dir
 
@@ -101,7 +90,7 @@ def _pack_dir() -> Path | None:
     global _packs_dir
     if _packs_dir is False:
         d = _cache_dir()
-        _packs_dir = d / "packs" if d is not None and _private_dir(d / "packs") else None
+        _packs_dir = d / "packs" if d is not None and private_dir(d / "packs") else None
     return _packs_dir
 
 
