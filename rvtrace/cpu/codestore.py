@@ -166,22 +166,20 @@ def compile_cached(src: str, filename: str | None = None):
 
 # --- block translations by what was translated, in packs ---------------------------------
 
-_TRANSLATOR_FILES = ("blockreader.py", "emitter.py", "accel.py", "semantics.py", "csr.py", "decode.py", "mmu.py",
-                     "encoding.py", "translate.py", "codestore.py", "cold.py")
 _translator_id: str | None = None
 
 
 def translator_id() -> str:
-    """A hash of the translator's own source: translations of another version are not used."""
+    """A hash of the cpu package's source (every module: a list of the translator's own
+    would go stale when one is added): translations of another version are not used."""
     global _translator_id
     if _translator_id is None:
         h = hashlib.sha256(str(FORMAT).encode())
-        here = Path(__file__).parent
-        for name in _TRANSLATOR_FILES:
+        for path in sorted(Path(__file__).parent.glob("*.py")):
             try:
-                h.update((here / name).read_bytes())
+                h.update(path.name.encode() + path.read_bytes())
             except OSError:
-                h.update(name.encode())
+                h.update(path.name.encode())
         _translator_id = h.hexdigest()[:16]
     return _translator_id
 

@@ -2,7 +2,8 @@
 
 Three parts, one module each:
   blockreader.py  which instructions make up a block (decoded via the table)
-  emitter.py      the Python source for them (from semantics.py's snippets)
+  emitter.py      the Python source for them (from semantics.py's snippets;
+                  groups.py: doubleword accesses sharing one check)
   codecache.py    the blocks of one machine, and what invalidates them
 and codestore.py keeps translations on disk between runs.
 
