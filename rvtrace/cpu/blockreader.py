@@ -50,6 +50,16 @@ def _note_link(links: dict, insn, sem, pc: int, length: int) -> None:
             links.pop(insn.rd, None)
 
 
+def _jump_target(links: dict, insn, sem, pc: int) -> int | None:
+    """Where a jump goes, when the trace knows: a direct jump's target, or an indirect
+    jump's through a register this trace wrote (a return from a call made in the trace
+    goes on after the call); None otherwise. Read before the jump notes its own link."""
+    if not sem.reads:
+        return (pc + insn.imm) & M64
+    base = links.get(insn.rs1)
+    return None if base is None else (base + insn.imm) & M64 & ~1
+
+
 def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
     """Fetch and decode a trace of up to `limit` instructions from vpc; Trap if vpc cannot be fetched.
 
@@ -105,14 +115,12 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
         if sem.kind in ("system", "trap"):
             pc += length
             break
-        if sem.kind == "jump" and sem.reads:          # an indirect jump: a return from a call
-            target = links.get(insn.rs1)              # made in this trace goes on after the call
+        if sem.kind == "jump":                        # followed in the page where its target is known
+            target = _jump_target(links, insn, sem, pc)
             _note_link(links, insn, sem, pc, length)
-            if target is None:
-                pc += length
-                break
-            target = (target + insn.imm) & M64 & ~1
-            follow, cut = _follow(target, page, seen, stop_at, len(out) < limit)
+            follow = False
+            if target is not None:
+                follow, cut = _follow(target, page, seen, stop_at, len(out) < limit)
             if not follow:
                 pc += length
                 break
@@ -134,14 +142,6 @@ def read_block(hart, vpc: int, limit: int, stop_at=frozenset()):
                         links.pop(entry[2].rd, None)  # an address known on one side only
                 pc = join
                 continue
-        if sem.kind == "jump":                        # a direct jump: follow it in the page
-            target = (pc + insn.imm) & M64
-            follow, cut = _follow(target, page, seen, stop_at, len(out) < limit)
-            if not follow:
-                pc += length
-                break
-            pc = target
-            continue
         pc += length
     return out, ppages, pc & M64, cut, diamonds
 
