@@ -5,10 +5,16 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import termios
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rvtrace.guest.toolchain import FREESTANDING_FLAGS, TARGET_FLAGS, compile_elf
@@ -72,3 +78,47 @@ def run_qemu(elf: Path, harts: int = 1, disk: Path | None = None, stdin: bytes =
                 "-device", "virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0"]
     proc = subprocess.run(cmd, input=stdin, capture_output=True)
     return proc.returncode, proc.stdout
+
+
+@dataclass
+class PtyRun:
+    proc: subprocess.Popen
+    master: int               # our end of the terminal
+    slave: int                # rvtrace's end
+    before: list              # the terminal's settings before rvtrace started
+
+
+@contextmanager
+def rvtrace_run_on_pty(*args: str):
+    """`rvtrace run ARGS` with a new pseudo-terminal as its terminal. On leaving, a
+    process still running is killed and the terminal closed."""
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "rvtrace.cli", "run", *args],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env)
+    try:
+        yield PtyRun(proc, master, slave, before)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        os.close(slave)
+
+
+def read_until(fd: int, marker: bytes, timeout: float = 60) -> bytes:
+    """What the terminal printed until `marker` (or the timeout, or its end)."""
+    out = b""
+    end = time.monotonic() + timeout
+    while marker not in out and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out

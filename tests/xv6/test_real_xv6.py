@@ -9,12 +9,9 @@ clears 128 MiB byte by byte (about 410 M instructions): they take minutes.
 """
 
 import os
-import pty
-import select
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,8 @@ from rvtrace.trace import TraceReader
 from rvtrace.trace.events import SWITCH_REASONS, Kind, name_of
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "guest"))
+from guestbuild import read_until, rvtrace_run_on_pty  # noqa: E402  (the terminal helpers of tests/guest)
 XV6 = os.environ.get("RVTRACE_XV6")
 KERNEL = Path(XV6 or ".") / "kernel" / "kernel"
 DISK = Path(XV6 or ".") / "fs.img"
@@ -130,42 +129,15 @@ def test_replay_answers_from_xv6_dwarf(forkexec):
     assert '"echo"' in out and '"init"' in out and "SLEEPING" in out.split('"init"')[1]
 
 
-def _read_until(fd, marker: bytes, timeout: float) -> bytes:
-    out = b""
-    end = time.monotonic() + timeout
-    while marker not in out and time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
-
-
 def test_shell_on_a_terminal_with_three_harts(xv6_build):
-    master, slave = pty.openpty()
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "rvtrace.cli", "run", "--kernel", str(KERNEL),
-                             "--disk", str(DISK), "--harts", "3"],
-                            stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env)
-    try:
-        boot = _read_until(master, b"$ ", 3600)
+    with rvtrace_run_on_pty("--kernel", str(KERNEL), "--disk", str(DISK), "--harts", "3") as run:
+        boot = read_until(run.master, b"$ ", 3600)
         assert b"hart 2 starting" in boot and boot.endswith(b"$ ")
-        os.write(master, b"echo typed here\r")
-        assert b"typed here\r\n$ " in _read_until(master, b"typed here\r\n$ ", 600)
-        os.write(master, b"\x01x")
-        assert b"terminated (Ctrl-A X)" in _read_until(master, b"Ctrl-A X", 60)
-        assert proc.wait(timeout=60) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-        os.close(slave)
+        os.write(run.master, b"echo typed here\r")
+        assert b"typed here\r\n$ " in read_until(run.master, b"typed here\r\n$ ", 600)
+        os.write(run.master, b"\x01x")
+        assert b"terminated (Ctrl-A X)" in read_until(run.master, b"Ctrl-A X", 60)
+        assert run.proc.wait(timeout=60) == 0
 
 
 @pytest.mark.qemu
@@ -179,10 +151,10 @@ def test_forkexec_prints_what_it_prints_under_qemu(forkexec):
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         fd = proc.stdout.fileno()
-        assert _read_until(fd, b"$ ", 120).endswith(b"$ ")
+        assert read_until(fd, b"$ ", 120).endswith(b"$ ")
         proc.stdin.write(b"forkexec\n")
         proc.stdin.flush()
-        answer = _read_until(fd, b"status 0\n$ ", 120).replace(b"\r", b"").decode()
+        answer = read_until(fd, b"status 0\n$ ", 120).replace(b"\r", b"").decode()
     finally:
         proc.kill()
         proc.wait()
