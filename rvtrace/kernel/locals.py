@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rvtrace.cpu.arch import ABI_NAMES
+from rvtrace.kernel.image import dwarf_attr
 
 DW_OP_addr, DW_OP_fbreg, DW_OP_call_frame_cfa, DW_OP_stack_value = 0x03, 0x91, 0x9C, 0x9F
 
@@ -73,7 +74,7 @@ def _subprograms(image) -> dict:
                 for die in cu.iter_DIEs():
                     if die.tag != "DW_TAG_subprogram" or "DW_AT_low_pc" not in die.attributes:
                         continue
-                    name = _attr(die, "DW_AT_name")
+                    name = dwarf_attr(die, "DW_AT_name")
                     if name:
                         cache.setdefault((die.attributes["DW_AT_low_pc"].value, name), die)
         except Exception:           # unreadable DWARF: no locals rather than no debugger
@@ -86,10 +87,10 @@ def _collect(image, die, pc: int, out: list) -> None:
     for child in die.iter_children():
         tag = child.tag
         if tag in ("DW_TAG_formal_parameter", "DW_TAG_variable"):
-            name = _attr(child, "DW_AT_name")
+            name = dwarf_attr(child, "DW_AT_name")
             if name and "DW_AT_type" in child.attributes:
                 out.append(Variable(name, tag == "DW_TAG_formal_parameter", child,
-                                    _attr(child, "DW_AT_decl_line")))
+                                    dwarf_attr(child, "DW_AT_decl_line")))
         elif tag == "DW_TAG_lexical_block" and _covers(image, child, pc):
             _collect(image, child, pc, out)
 
@@ -212,11 +213,3 @@ def _evaluate(ops, regs: dict, fbase: int | None) -> Place:
     if not stack:
         return Place("unavailable", "optimized out")
     return Place("value" if is_value else "memory", stack[-1] & (2**64 - 1))
-
-
-def _attr(die, name):
-    a = die.attributes.get(name)
-    if a is None:
-        return None
-    v = a.value
-    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v

@@ -64,17 +64,22 @@ def _fresh(words, seed_regs, data):
     return h
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(insn, min_size=1, max_size=40),
-       st.dictionaries(st.sampled_from(REGS[1:]), st.integers(0, (1 << 64) - 1)),
-       st.binary(min_size=256, max_size=256))
-def test_blocks_and_single_steps_agree(words, seed_regs, data):
-    # A branch's imm=8 skips a 4-byte slot: pad every branch with a 4-byte nop after it.
+def _branch_padded(words: list) -> list:
+    """The words with a 4-byte nop after each branch: the generated branches' imm=8 skips it."""
     program = []
     for w in words:
         program.append(w)
         if w & 0x7F == 0x63:
             program.append(asm("addi", rd=0, rs1=0, imm=0))
+    return program
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(insn, min_size=1, max_size=40),
+       st.dictionaries(st.sampled_from(REGS[1:]), st.integers(0, (1 << 64) - 1)),
+       st.binary(min_size=256, max_size=256))
+def test_blocks_and_single_steps_agree(words, seed_regs, data):
+    program = _branch_padded(words)
     tail = RAM_BASE + len(code(program))
     spin = asm("jal", rd=0, imm=0)
     program.append(spin)
@@ -127,11 +132,7 @@ def test_looping_blocks_count_exactly_under_every_budget():
        st.binary(min_size=256, max_size=256))
 def test_cold_steps_and_translated_blocks_agree(words, seed_regs, data):
     """cold.py's pre-decoded steps do what the translation does."""
-    program = []
-    for w in words:
-        program.append(w)
-        if w & 0x7F == 0x63:
-            program.append(asm("addi", rd=0, rs1=0, imm=0))
+    program = _branch_padded(words)
     program.append(asm("jal", rd=0, imm=0))
     n = len(program) - 1
     cold, hot = _fresh(program, seed_regs, data), _fresh(program, seed_regs, data)
